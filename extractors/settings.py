@@ -1,0 +1,58 @@
+"""Typed settings of the fetch and extraction stages (the `fetch:` and `extraction:` keys of config.yaml)."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class _Strict(BaseModel):
+    # Unknown keys are typos; a typo in a timeout must not silently fall back to the default.
+    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True, frozen=True)
+
+
+class FetchSettings(_Strict):
+    connect_timeout_s: float = Field(10.0, gt=0)
+    """Seconds to wait for a TCP/TLS connection before giving up on a host."""
+    read_timeout_s: float = Field(20.0, gt=0)
+    """Seconds to wait between two chunks of a response (a server that stalls is dropped)."""
+    total_timeout_s: float = Field(60.0, gt=0)
+    """Hard limit in seconds for one whole request, including a server that trickles bytes."""
+    max_feed_bytes: int = Field(10_000_000, gt=0)
+    """Largest feed accepted, after decompression; bigger ones are refused, never read whole."""
+    max_page_bytes: int = Field(5_000_000, gt=0)
+    """Largest article page accepted, after decompression."""
+    max_entries_per_feed: int = Field(500, gt=0)
+    """Only the newest N entries of a feed are considered (a feed with 10,000 entries is cut)."""
+    per_host_concurrency: int = Field(2, ge=1)
+    """Requests in flight to one host at once (be polite to publishers)."""
+    total_concurrency: int = Field(32, ge=1)
+    """Requests in flight across all hosts at once."""
+    max_redirects: int = Field(5, ge=0)
+    """Redirects followed before a URL is given up as a loop."""
+    retries: int = Field(2, ge=0)
+    """Extra attempts for transient failures (timeouts, 429, 5xx), with back-off."""
+    retry_backoff_s: float = Field(1.0, ge=0)
+    """First back-off delay in seconds; doubles on each retry; Retry-After wins when given (capped)."""
+    max_retry_after_s: float = Field(30.0, ge=0)
+    """Longest Retry-After honoured within one run; longer waits are left to the next run."""
+    allow_private_addresses: bool = False
+    """Allow URLs that resolve to loopback, private, link-local or metadata addresses (tests, demo)."""
+    user_agent: str = "dealradar/0.1 (+https://github.com/dealradar/dealradar; Italian tech-deal monitor)"
+    """User-Agent sent with every request: names the project so publishers know who is calling."""
+    respect_robots_txt: bool = True
+    """Fetch /robots.txt per host and skip article URLs it disallows for our user agent."""
+    per_host_delay_s: float = Field(0.0, ge=0)
+    """Minimum seconds between two requests to the same host (robots.txt Crawl-delay raises it)."""
+    languages: list[str] = ["it"]
+    """Article languages kept for deal extraction; others are stored with a skip reason."""
+
+
+class ExtractionSettings(_Strict):
+    model: str = "blank"
+    """spaCy base pipeline: "blank" (built-in rules, always works) or an installed it_core_news_* package."""
+    min_confidence: float = Field(0.0, ge=0, le=1)
+    """Events below this confidence are not stored."""
+    aliases: dict[str, list[str]] = {}
+    """Company name -> other names it goes by (e.g. "Intesa Sanpaolo": ["Intesa", "ISP"])."""
+    batch_size: int = Field(32, ge=1)
+    """Articles per spaCy pipe() batch and per extraction task."""
