@@ -72,6 +72,10 @@ class Config(BaseModel):
     def warehouse_path(self) -> Path:
         return self.resolve(self.warehouse.path)
 
+    def warehouse_settings(self) -> WarehouseSettings:
+        """The `warehouse:` settings with `path` resolved against the config file's folder."""
+        return self.warehouse.model_copy(update={"path": str(self.warehouse_path)})
+
     @property
     def parquet_dir(self) -> Path | None:
         return self.resolve(self.warehouse.parquet_dir) if self.warehouse.parquet_dir else None

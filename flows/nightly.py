@@ -1,0 +1,314 @@
+"""The nightly flow: feeds -> new articles -> deal events -> warehouse -> deals -> alerts -> Parquet.
+
+Fetching and extraction run as batch tasks (all feeds in one task, one task per host's new articles,
+extraction in batches); the flow itself is the warehouse's single writer and keeps each connection
+short, so an analyst's open DuckDB only delays the run at the moments it writes. Data is written before
+the state that guards it: articles and events first, then the feeds' ETags (only for feeds whose entries
+were all stored), then deals, the alert outbox and the run record. A run killed anywhere is caught up
+by the next one with nothing doubled and nothing lost.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import Counter, defaultdict
+from collections.abc import Iterator
+from contextlib import closing, contextmanager
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import duckdb
+from prefect import flow, get_run_logger
+from prefect.futures import PrefectFuture, as_completed
+from prefect.task_runners import ThreadPoolTaskRunner
+
+from extractors.models import Article, DealEvent, FeedResult, FeedState
+from flows.config import Config, load_config
+from flows.report import new_deals_rows, publish_artifacts
+from flows.tasks import extract_batch, fetch_all_feeds, fetch_host_articles
+
+log = logging.getLogger(__name__)
+
+MAX_KNOWN_COMPANIES = 5000  # the extractor's memory of names; the most mentioned ones first
+
+
+@dataclass
+class RunState:
+    """What one run has gathered so far (kept in the flow, handed to the writer at the end)."""
+
+    config: Config
+    run_id: str
+    states: dict[str, FeedState]
+    companies: list[str]
+    feeds: list[FeedResult] = field(default_factory=list)
+    seen: set[str] = field(default_factory=set)
+    articles: list[Article] = field(default_factory=list)
+    events_by_url: dict[str, list[DealEvent]] = field(default_factory=dict)
+    skipped: Counter[str] = field(default_factory=Counter)
+    errors: list[str] = field(default_factory=list)
+
+
+@flow(name="dealradar-nightly", task_runner=ThreadPoolTaskRunner(max_workers=16), log_prints=False)
+def nightly(config_path: str = "config.yaml") -> dict[str, Any]:
+    """Fetch the configured feeds, store new articles and their deal events, cluster deals, send alerts.
+
+    Returns the run summary (also stored in the `runs` table and shown as Prefect artifacts).
+    """
+    started = time.monotonic()
+    config = load_config(config_path)
+    run = _begin(config)
+    try:
+        _fetch_feeds(run)
+        _fetch_and_extract(run)
+        summary = _write(run)
+    except BaseException as exc:
+        _mark_failed(config, run.run_id, exc)
+        raise
+    summary["elapsed_s"] = round(time.monotonic() - started, 2)
+    publish_artifacts(summary, summary.pop("_new_deals", []))
+    get_run_logger().info("nightly run %s: %s", run.run_id, _one_line(summary))
+    return summary
+
+
+# --- stages ------------------------------------------------------------------------------------------------
+
+
+@contextmanager
+def writer(config: Config) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A short-lived writable connection (waits for an analyst's connection to go, within the timeout)."""
+    from warehouse.db import open_warehouse
+
+    with closing(open_warehouse(config.warehouse_settings())) as con:
+        yield con
+
+
+def _begin(config: Config) -> RunState:
+    from warehouse.load import known_companies, load_feed_states, start_run
+
+    with writer(config) as con:
+        run_id = start_run(con, "nightly")
+        states = load_feed_states(con)
+        companies = known_companies(con)[:MAX_KNOWN_COMPANIES]
+    return RunState(config=config, run_id=run_id, states=states, companies=companies)
+
+
+def _fetch_feeds(run: RunState) -> None:
+    sources = run.config.sources()
+    try:
+        run.feeds = fetch_all_feeds.submit(sources, run.states, run.config.fetch).result()
+    except Exception as exc:  # a bug in the fetch stage: report every feed failed, keep their state
+        log.exception("fetching feeds failed")
+        run.errors.append(f"fetch-feeds: {exc}")
+        run.feeds = [
+            FeedResult(source=s, status="failed", error=f"fetch task failed: {exc}") for s in sources
+        ]
+    for result in run.feeds:
+        if result.status == "failed":
+            log.warning("feed %s (%s) failed: %s", result.source.name, result.source.url, result.error)
+
+
+def _new_entries(run: RunState) -> dict[str, list]:
+    """Entries not stored before and not already taken from another feed, grouped by host."""
+    from warehouse.load import seen_urls
+
+    candidates = {}
+    for result in run.feeds:
+        for entry in result.entries:
+            if entry.url in candidates:
+                run.skipped["duplicate_in_run"] += 1
+            else:
+                candidates[entry.url] = entry
+    with writer(run.config) as con:
+        run.seen = seen_urls(con, candidates)
+    run.skipped["already_stored"] += len(run.seen)
+    by_host: dict[str, list] = defaultdict(list)
+    for url, entry in candidates.items():
+        if url not in run.seen:
+            by_host[urlsplit(url).hostname or "?"].append(entry)
+    return by_host
+
+
+def _fetch_and_extract(run: RunState) -> None:
+    """One task per host (hosts in parallel, politeness per host); extraction starts as hosts finish."""
+    by_host = _new_entries(run)
+    fetches = {
+        fetch_host_articles.submit(host, entries, run.config.fetch): host for host, entries in by_host.items()
+    }
+    batch_size = run.config.extraction.batch_size
+    waiting: list[Article] = []
+    extractions: list[tuple[list[Article], PrefectFuture]] = []
+    for future in as_completed(list(fetches)):
+        host = fetches[future]
+        try:
+            got = future.result()
+        except Exception as exc:  # that host's entries stay unstored and are retried next run
+            log.warning("fetching articles from %s failed: %s", host, exc)
+            run.errors.append(f"fetch-articles {host}: {exc}")
+            continue
+        run.articles.extend(got)
+        waiting.extend(a for a in got if a.extractable and not a.transient_failure)
+        while len(waiting) >= batch_size:
+            extractions.append(_submit_extraction(run, waiting[:batch_size]))
+            waiting = waiting[batch_size:]
+    if waiting:
+        extractions.append(_submit_extraction(run, waiting))
+    for batch, future in extractions:
+        try:
+            events = future.result()
+        except Exception as exc:
+            # Stored without events (extractor_version NULL): `dealradar reextract` picks them up.
+            log.exception("deal extraction failed for a batch of %d articles", len(batch))
+            run.errors.append(f"extract-deals: {exc}")
+            continue
+        for article, found in zip(batch, events, strict=True):
+            run.events_by_url[article.url] = found
+
+
+def _submit_extraction(run: RunState, batch: list[Article]) -> tuple[list[Article], PrefectFuture]:
+    docs = [(a.title or "", a.text) for a in batch]
+    return batch, extract_batch.submit(docs, run.config.extraction, run.companies)
+
+
+def feed_states_to_save(run: RunState) -> list[FeedResult]:
+    """Feed results to remember. A feed with an entry not stored (fetch failed transiently, task lost)
+    keeps its previous validators, so the next run gets the feed again and retries that entry."""
+    stored = run.seen | {a.url for a in run.articles if not a.transient_failure}
+    out = []
+    for result in run.feeds:
+        missing = [e.url for e in result.entries if e.url not in stored]
+        if result.status == "fetched" and missing:
+            old = run.states.get(result.source.url) or FeedState(url=result.source.url)
+            # Recorded as not finished: save_feed_states then keeps the old validators.
+            result = replace(
+                result,
+                status="failed",
+                etag=old.etag,
+                last_modified=old.last_modified,
+                error=f"{len(missing)} entries to retry next run",
+            )
+        out.append(result)
+    return out
+
+
+def _write(run: RunState) -> dict[str, Any]:
+    from extractors.deals import EXTRACTOR_VERSION
+    from warehouse.load import finish_run, save_feed_states, store_articles
+
+    with writer(run.config) as con:
+        stored = store_articles(con, run.run_id, run.articles, run.events_by_url, EXTRACTOR_VERSION)
+        save_feed_states(con, feed_states_to_save(run))
+        clustered = _optional(run, "cluster", _cluster, run, con) or {}
+        alerts = _optional(run, "alerts", _alerts, run, con) or {}
+        # Nothing new and the export already there: skip it, a quiet night should stay cheap.
+        if stored["articles_new"] or not _parquet_exists(run.config):
+            _optional(run, "export", _export, run, con)
+        summary = _summary(run, stored, clustered, alerts)
+        summary["_new_deals"] = _optional(run, "new-deals", new_deals_rows, con, run.run_id) or []
+        status = "partial" if summary["feeds_failed"] or run.errors else "ok"
+        summary["status"] = status
+        finish_run(con, run.run_id, status, {k: v for k, v in summary.items() if not k.startswith("_")})
+    return summary
+
+
+def _optional(run: RunState, stage: str, fn: Any, *args: Any) -> Any:
+    """Run a stage after the data is stored; its failure is reported and the next run catches up."""
+    try:
+        return fn(*args)
+    except Exception as exc:
+        log.exception("stage %s failed", stage)
+        run.errors.append(f"{stage}: {exc}")
+        return None
+
+
+def _cluster(run: RunState, con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
+    from warehouse.cluster import cluster_new_events
+
+    return cluster_new_events(con, run.run_id) or {}
+
+
+def _alerts(run: RunState, con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
+    """Queue this run's new and revised deals, then send everything pending (earlier failures too)."""
+    from alerts.send import send_pending
+
+    from alerts.outbox import enqueue_alerts
+
+    enqueued = enqueue_alerts(con, run.config.alerts, run.run_id)
+    sent = send_pending(con, run.config.alerts) or {}
+    return {"enqueued": enqueued, **sent}
+
+
+def _parquet_exists(config: Config) -> bool:
+    folder = config.parquet_dir
+    return folder is None or (folder.exists() and any(folder.iterdir()))
+
+
+def _export(run: RunState, con: duckdb.DuckDBPyConnection) -> None:
+    from warehouse.export import export_parquet
+
+    if run.config.parquet_dir is not None:
+        export_parquet(con, run.config.parquet_dir)
+
+
+def _summary(
+    run: RunState, stored: dict[str, int], clustered: dict[str, Any], alerts: dict[str, Any]
+) -> dict:
+    statuses = Counter(r.status for r in run.feeds)
+    skipped = Counter(run.skipped)
+    for article in run.articles:
+        if article.transient_failure:
+            skipped["retry_next_run"] += 1
+        elif article.skip_reason:
+            skipped[article.skip_reason] += 1
+    return {
+        "run_id": run.run_id,
+        "feeds_fetched": statuses["fetched"],
+        "feeds_not_modified": statuses["not_modified"],
+        "feeds_failed": statuses["failed"],
+        "feed_failures": {
+            r.source.name: r.error or f"HTTP {r.http_status}" for r in run.feeds if r.status == "failed"
+        },
+        "articles_new": stored.get("articles_new", 0),
+        "articles_skipped": dict(skipped),
+        "deal_events": stored.get("events_new", 0),
+        "deals_new": int(clustered.get("deals_new", 0) or 0),
+        "deals_updated": int(clustered.get("deals_updated", 0) or 0),
+        "alerts_enqueued": int(alerts.get("enqueued", 0) or 0),
+        "alerts_sent": int(alerts.get("sent", 0) or 0),
+        "alerts_pending": int(alerts.get("pending", 0) or 0),
+        "errors": list(run.errors),
+    }
+
+
+def _mark_failed(config: Config, run_id: str, exc: BaseException) -> None:
+    from warehouse.load import finish_run
+
+    try:
+        with writer(config) as con:
+            finish_run(con, run_id, "failed", {"error": f"{type(exc).__name__}: {exc}"})
+    except Exception:  # the warehouse itself may be the problem; the next run starts afresh anyway
+        log.warning("could not record the failure of run %s", run_id)
+
+
+def _one_line(summary: dict[str, Any]) -> str:
+    keys = (
+        "feeds_fetched",
+        "feeds_not_modified",
+        "feeds_failed",
+        "articles_new",
+        "deal_events",
+        "deals_new",
+        "deals_updated",
+        "alerts_sent",
+        "alerts_pending",
+        "elapsed_s",
+    )
+    return ", ".join(f"{k}={summary.get(k)}" for k in keys)
+
+
+def run_nightly(config_path: str | Path, task_runner: Any = None) -> dict[str, Any]:
+    """Run the flow once now (the CLI's `dealradar run`); `task_runner` swaps in e.g. a DaskTaskRunner."""
+    target = nightly.with_options(task_runner=task_runner) if task_runner is not None else nightly
+    return target(str(config_path))
