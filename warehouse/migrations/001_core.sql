@@ -96,5 +96,7 @@ CREATE TABLE IF NOT EXISTS deals (
     created_run_id VARCHAR,
     updated_run_id VARCHAR,
     updated_at     TIMESTAMP,
-    name_keys      VARCHAR[]                            -- normalised party names, for candidate lookup
+    name_keys      VARCHAR[],                           -- normalised party names, for candidate lookup
+    acquirer_key   VARCHAR,                             -- normalised acquirer/target ("satispay"), to group by
+    target_key     VARCHAR
 );

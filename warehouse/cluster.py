@@ -1,0 +1,522 @@
+"""Clustering deal events (mentions) into deals, incrementally and explainably.
+
+Each run looks only at events not yet clustered (`deal_id IS NULL AND merge_reason IS NULL`) and at the
+candidate deals that share a normalised party name with them and were seen recently enough. An event joins a
+candidate when:
+
+- the deal types are compatible (equal; acquisition ~ merger ~ exit ~ investment, since a stake purchase is
+  often worded as an acquisition; funding_round ~ investment),
+- it falls within the type's time window of the deal (acquisitions take months from rumour to closing:
+  180 days; rounds and investments 60; partnerships 30; IPOs 120), counted from the deal's first/last mention,
+- and the names agree: the same target when both name one (a merger may swap target and acquirer); when
+  one side has no target, the other's target must be among the shared names and the shared names must cover
+  the smaller side (two of them when both name two or more). For acquisitions two different named acquirers
+  of the same target stay apart (rival bids).
+
+Among several candidates the one sharing the most names, then the most recently seen, wins. The reason is
+written to `deal_events.merge_reason`, e.g. "same target 'satispay' + type funding_round within 60 days".
+
+Background events (past deals mentioned as context) are stored but neither create nor update deals: their
+merge_reason says so, and they never alert. Events naming no company cannot be clustered and are marked too.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+import unicodedata
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import duckdb
+
+from warehouse.bulk import insert_columns, temp_table
+from warehouse.fx import to_eur
+from warehouse.load import now_utc
+
+log = logging.getLogger(__name__)
+
+STATUS_RANK = {"rumor": 0, "announced": 1, "completed": 2}
+WINDOW_DAYS = {
+    "acquisition": 180,
+    "merger": 180,
+    "exit": 180,
+    "ipo": 120,
+    "investment": 60,
+    "funding_round": 60,
+    "partnership": 30,
+}
+_DEFAULT_WINDOW = 60
+_ACQUISITION_FAMILY = frozenset({"acquisition", "merger", "exit", "investment"})
+_FUNDING_FAMILY = frozenset({"funding_round", "investment"})
+_RIVAL_BIDS = frozenset({"acquisition", "merger", "exit"})
+# Legal forms dropped from the end of a name: "Satispay S.p.A." and "Satispay" are the same company.
+_LEGAL_FORMS = frozenset(
+    {"spa", "srl", "srls", "sapa", "sas", "snc", "sb", "scarl", "scrl", "coop", "inc", "incorporated", "ltd"}
+    | {"limited", "llc", "llp", "plc", "gmbh", "ag", "sa", "sarl", "nv", "bv", "corp", "corporation", "co"}
+    | {"kg", "oy", "ab", "as", "bhd", "pte"}
+)
+BACKGROUND_REASON = "background mention (a past deal given as context): stored, not clustered"
+NO_NAME_REASON = "no company named: not clustered"
+
+
+def normalise_name(name: str | None) -> str:
+    """Comparable form of a company name: no accents, case, punctuation or trailing legal form.
+
+    "Satispay S.p.A." -> "satispay"; "Società Cattolica, S.r.l." -> "societa cattolica"; "" for no name.
+    """
+    if not name:
+        return ""
+    text = unicodedata.normalize("NFKD", name)
+    text = "".join(ch for ch in text if not unicodedata.combining(ch)).lower()
+    text = text.replace("&", " and ").replace(".", "")
+    tokens = re.sub(r"[^\w]+", " ", text).split()
+    while len(tokens) > 1 and tokens[-1] in _LEGAL_FORMS:
+        tokens.pop()
+    return " ".join(tokens)
+
+
+def compatible_types(a: str, b: str) -> bool:
+    return (
+        a == b
+        or (a in _ACQUISITION_FAMILY and b in _ACQUISITION_FAMILY)
+        or (a in _FUNDING_FAMILY and b in _FUNDING_FAMILY)
+    )
+
+
+def window_days(a: str, b: str) -> int:
+    return max(WINDOW_DAYS.get(a, _DEFAULT_WINDOW), WINDOW_DAYS.get(b, _DEFAULT_WINDOW))
+
+
+@dataclass
+class _Mention:
+    event_id: str
+    deal_type: str
+    acquirer: str
+    target: str
+    keys: frozenset[str]
+    seen: datetime
+
+
+@dataclass
+class _Candidate:
+    deal_id: str
+    deal_type: str
+    acquirer: str
+    target: str
+    keys: set[str]
+    first_seen: datetime
+    last_seen: datetime
+    new: bool = False
+    acquirers: set[str] = field(default_factory=set)
+
+
+def _mention(row: Sequence[Any]) -> _Mention:
+    event_id, deal_type, acquirer, target, parties, seen = row
+    acquirer_key, target_key = normalise_name(acquirer), normalise_name(target)
+    keys = {normalise_name(p) for p in parties or []} | {acquirer_key, target_key}
+    keys.discard("")
+    return _Mention(event_id, deal_type, acquirer_key, target_key, frozenset(keys), seen)
+
+
+def _match(event: _Mention, deal: _Candidate) -> tuple[int, str] | None:
+    """(strength, reason) when `event` is a mention of `deal`, else None."""
+    if not compatible_types(event.deal_type, deal.deal_type):
+        return None
+    days = window_days(event.deal_type, deal.deal_type)
+    if not (deal.first_seen - timedelta(days=days) <= event.seen <= deal.last_seen + timedelta(days=days)):
+        return None
+    shared = event.keys & deal.keys
+    type_text = (
+        event.deal_type if event.deal_type == deal.deal_type else f"{event.deal_type}~{deal.deal_type}"
+    )
+    if event.target and deal.target:
+        swapped = event.target == deal.acquirer and event.acquirer == deal.target
+        if event.target != deal.target and not swapped:
+            return None
+        if (
+            event.deal_type in _RIVAL_BIDS
+            and event.acquirer
+            and deal.acquirers
+            and event.acquirer not in deal.acquirers
+            and not swapped
+        ):
+            return None
+        what = (
+            f"same target '{deal.target}'"
+            if not swapped
+            else f"same parties '{deal.target}', '{deal.acquirer}'"
+        )
+        return 10 + len(shared), f"{what} + type {type_text} within {days} days"
+    # One side names no target: the other's target (if any) must be among the shared names, and the shared
+    # names must cover the smaller side (two of them when both sides name two or more).
+    if (event.target and event.target not in shared) or (deal.target and deal.target not in shared):
+        return None
+    if not shared or len(shared) < min(2, len(event.keys), len(deal.keys)):
+        return None
+    names = ", ".join(f"'{k}'" for k in sorted(shared))
+    return len(shared), f"same parties {names} + type {type_text} within {days} days"
+
+
+def _deal_id(event_id: str) -> str:
+    return "d" + hashlib.sha1(event_id.encode()).hexdigest()[:16]
+
+
+def cluster_new_events(con: duckdb.DuckDBPyConnection, run_id: str | None) -> dict[str, int]:
+    """Link every unclustered event to a deal (existing or new) and refresh the deals they touch.
+
+    One transaction. Returns counters: events_clustered, events_background, events_unclustered, deals_new,
+    deals_updated, deals_revised.
+    """
+    con.execute("BEGIN TRANSACTION")
+    try:
+        stats = _cluster(con, run_id)
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    log.info("clustered %s", stats)
+    return stats
+
+
+def _cluster(con: duckdb.DuckDBPyConnection, run_id: str | None) -> dict[str, int]:
+    rows = con.execute(
+        """
+        SELECT event_id, deal_type, acquirer, target, parties, published_at, background FROM deal_events
+        WHERE deal_id IS NULL AND merge_reason IS NULL
+        ORDER BY published_at, event_id
+        """
+    ).fetchall()
+    assignments: list[tuple[str, str | None, str]] = []
+    mentions = []
+    background = unnamed = 0
+    for row in rows:
+        mention = _mention(row[:6])
+        if row[6]:
+            assignments.append((mention.event_id, None, BACKGROUND_REASON))
+            background += 1
+        elif not mention.keys:
+            assignments.append((mention.event_id, None, NO_NAME_REASON))
+            unnamed += 1
+        else:
+            mentions.append(mention)
+    index = _load_candidates(con, mentions)
+    new_deals: set[str] = set()
+    for mention in mentions:
+        deal, reason = _assign(mention, index)
+        if deal.new and deal.deal_id not in new_deals:
+            new_deals.add(deal.deal_id)
+        assignments.append((mention.event_id, deal.deal_id, reason))
+    _write_assignments(con, assignments)
+    touched = sorted({deal_id for _, deal_id, _ in assignments if deal_id})
+    refreshed = refresh_deals(con, touched, run_id)
+    return {
+        "events_clustered": len(mentions),
+        "events_background": background,
+        "events_unclustered": unnamed,
+        "deals_new": len(new_deals),
+        "deals_updated": len(touched) - len(new_deals),
+        "deals_revised": refreshed["deals_revised"],
+    }
+
+
+class _Index:
+    """Candidate deals by normalised name; new deals join it as they are created."""
+
+    def __init__(self) -> None:
+        self.by_key: dict[str, list[_Candidate]] = {}
+
+    def add(self, deal: _Candidate) -> None:
+        for key in deal.keys:
+            bucket = self.by_key.setdefault(key, [])
+            if deal not in bucket:
+                bucket.append(deal)
+
+    def candidates(self, keys: Iterable[str]) -> list[_Candidate]:
+        seen: dict[str, _Candidate] = {}
+        for key in keys:
+            for deal in self.by_key.get(key, ()):
+                seen[deal.deal_id] = deal
+        return list(seen.values())
+
+
+def _load_candidates(con: duckdb.DuckDBPyConnection, mentions: Sequence[_Mention]) -> _Index:
+    index = _Index()
+    if not mentions:
+        return index
+    keys = sorted({k for m in mentions for k in m.keys})
+    oldest = min(m.seen for m in mentions) - timedelta(days=max(WINDOW_DAYS.values()))
+    rows = con.execute(
+        """
+        SELECT d.deal_id, d.deal_type, d.acquirer, d.target, d.name_keys, d.first_seen, d.last_seen,
+               (SELECT list(DISTINCT e.acquirer) FROM deal_events e WHERE e.deal_id = d.deal_id)
+        FROM deals d
+        WHERE list_has_any(d.name_keys, $1::VARCHAR[]) AND d.last_seen >= $2
+        """,
+        [keys, oldest],
+    ).fetchall()
+    for deal_id, deal_type, acquirer, target, name_keys, first_seen, last_seen, acquirers in rows:
+        acquirer_keys = {normalise_name(a) for a in acquirers or []} - {""}
+        index.add(
+            _Candidate(
+                deal_id,
+                deal_type,
+                normalise_name(acquirer),
+                normalise_name(target),
+                set(name_keys or []),
+                first_seen,
+                last_seen,
+                acquirers=acquirer_keys,
+            )
+        )
+    return index
+
+
+def _assign(mention: _Mention, index: _Index) -> tuple[_Candidate, str]:
+    best: tuple[int, datetime, _Candidate, str] | None = None
+    for deal in index.candidates(mention.keys):
+        matched = _match(mention, deal)
+        if matched and (best is None or (matched[0], deal.last_seen) > (best[0], best[1])):
+            best = (matched[0], deal.last_seen, deal, matched[1])
+    if best is None:
+        deal = _Candidate(
+            _deal_id(mention.event_id),
+            mention.deal_type,
+            mention.acquirer,
+            mention.target,
+            set(mention.keys),
+            mention.seen,
+            mention.seen,
+            new=True,
+            acquirers={mention.acquirer} - {""},
+        )
+        index.add(deal)
+        return deal, "first mention: new deal"
+    deal, reason = best[2], best[3]
+    deal.keys |= mention.keys
+    deal.first_seen = min(deal.first_seen, mention.seen)
+    deal.last_seen = max(deal.last_seen, mention.seen)
+    if mention.acquirer:
+        deal.acquirers.add(mention.acquirer)
+    if not deal.target and mention.target:
+        deal.target = mention.target
+    index.add(deal)
+    return deal, reason
+
+
+def _write_assignments(
+    con: duckdb.DuckDBPyConnection, assignments: Sequence[tuple[str, str | None, str]]
+) -> None:
+    if not assignments:
+        return
+    temp_table(
+        con,
+        "cluster_assignments",
+        [
+            ("event_id", "VARCHAR", [a[0] for a in assignments]),
+            ("deal_id", "VARCHAR", [a[1] for a in assignments]),
+            ("reason", "VARCHAR", [a[2] for a in assignments]),
+        ],
+    )
+    con.execute(
+        """
+        UPDATE deal_events SET deal_id = a.deal_id, merge_reason = a.reason
+        FROM cluster_assignments a WHERE deal_events.event_id = a.event_id
+        """
+    )
+    con.execute("DROP TABLE cluster_assignments")
+
+
+# --- deal rows from their mentions -------------------------------------------------------------------------
+
+
+def refresh_deals(
+    con: duckdb.DuckDBPyConnection, deal_ids: Sequence[str], run_id: str | None
+) -> dict[str, int]:
+    """Recompute the given deals from their mentions (inside the caller's transaction).
+
+    A deal whose status or amount changes gets `revision + 1` (alerts key on it); a deal left without
+    mentions is deleted. Also refreshes the deals' sector tags.
+    """
+    if not deal_ids:
+        return {"deals_revised": 0, "deals_deleted": 0}
+    ids = list(deal_ids)
+    events = con.execute(
+        """
+        SELECT deal_id, event_id, deal_type, acquirer, target, parties, amount, currency, stake_pct,
+               valuation, status, published_at, site
+        FROM deal_events WHERE deal_id IN (SELECT unnest($1::VARCHAR[]))
+        ORDER BY published_at, event_id
+        """,
+        [ids],
+    ).fetchall()
+    previous = {
+        row[0]: row[1:]
+        for row in con.execute(
+            "SELECT deal_id, status, amount, currency, revision, created_run_id FROM deals "
+            "WHERE deal_id IN (SELECT unnest($1::VARCHAR[]))",
+            [ids],
+        ).fetchall()
+    }
+    grouped: dict[str, list[tuple]] = {}
+    for row in events:
+        grouped.setdefault(row[0], []).append(row[1:])
+    rows = [
+        _deal_row(deal_id, mentions, previous.get(deal_id), run_id) for deal_id, mentions in grouped.items()
+    ]
+    gone = [deal_id for deal_id in ids if deal_id not in grouped and deal_id in previous]
+    if gone:
+        con.execute("DELETE FROM deals WHERE deal_id IN (SELECT unnest($1::VARCHAR[]))", [gone])
+    _write_deals(con, rows)
+    _tag_sectors(con, ids)
+    revised = sum(
+        1 for row in rows if row["deal_id"] in previous and row["revision"] > previous[row["deal_id"]][3]
+    )
+    return {"deals_revised": revised, "deals_deleted": len(gone)}
+
+
+def _most_common(values: Iterable[Any]) -> Any:
+    """The most frequent non-empty value; ties go to the first seen (mentions are in date order)."""
+    counts = Counter(v for v in values if v not in (None, ""))
+    if not counts:
+        return None
+    best = max(counts.values())
+    return next(v for v in counts if counts[v] == best)
+
+
+def _precision(amount: float) -> int:
+    """Significant digits of an amount: 12.5 million is more precise than 12 million."""
+    digits = f"{abs(amount):.6e}".split("e")[0].replace(".", "").rstrip("0")
+    return len(digits)
+
+
+def _best_amount(mentions: Sequence[tuple]) -> tuple[float | None, str | None]:
+    """Most frequently stated (amount, currency); ties to the most precise, then the latest."""
+    stated = [(m[5], m[6]) for m in mentions if m[5] is not None]
+    if not stated:
+        return None, _most_common(m[6] for m in mentions)
+    counts = Counter(stated)
+    order = {pair: i for i, pair in enumerate(stated)}  # last position wins: later mentions
+    best = max(counts, key=lambda pair: (counts[pair], _precision(pair[0]), order[pair]))
+    return best
+
+
+def _display_name(names: Iterable[str | None], key: str) -> str | None:
+    if not key:
+        return None
+    return _most_common(n for n in names if normalise_name(n) == key)
+
+
+def _deal_row(deal_id: str, mentions: Sequence[tuple], previous: tuple | None, run_id: str | None) -> dict:
+    # mention: event_id, deal_type, acquirer, target, parties, amount, currency, stake, valuation, status,
+    # seen, site
+    deal_type = _most_common(m[1] for m in mentions)
+    target_key = _most_common(normalise_name(m[3]) for m in mentions)
+    acquirer_key = _most_common(normalise_name(m[2]) for m in mentions)
+    parties: dict[str, Counter] = {}
+    for m in mentions:
+        for name in [*(m[4] or []), m[2], m[3]]:
+            if name:
+                parties.setdefault(normalise_name(name), Counter())[name] += 1
+    amount, currency = _best_amount(mentions)
+    first_seen = min(m[10] for m in mentions)
+    valuation = _most_common(m[8] for m in mentions)
+    status = max(
+        (m[9] for m in mentions if m[9] in STATUS_RANK), key=STATUS_RANK.__getitem__, default="announced"
+    )
+    revision = 1
+    created = run_id
+    if previous is not None:
+        old_status, old_amount, old_currency, old_revision, created = previous
+        changed = (old_status, old_amount, old_currency) != (status, amount, currency)
+        revision = old_revision + 1 if changed else old_revision
+    return {
+        "deal_id": deal_id,
+        "deal_type": deal_type,
+        "acquirer": _display_name((m[2] for m in mentions), acquirer_key),
+        "target": _display_name((m[3] for m in mentions), target_key),
+        "parties": [counter.most_common(1)[0][0] for counter in parties.values()],
+        "amount": amount,
+        "currency": currency,
+        "amount_eur": to_eur(amount, currency, first_seen.year),
+        "stake_pct": _most_common(m[7] for m in mentions),
+        "valuation": valuation,
+        "valuation_eur": to_eur(valuation, currency, first_seen.year),
+        "status": status,
+        "first_seen": first_seen,
+        "last_seen": max(m[10] for m in mentions),
+        "n_mentions": len(mentions),
+        "n_sources": len({m[11] for m in mentions if m[11]}),
+        "revision": revision,
+        "created_run_id": created,
+        "updated_run_id": run_id,
+        "updated_at": now_utc(),
+        "name_keys": sorted(k for k in parties if k),
+        "acquirer_key": acquirer_key or None,
+        "target_key": target_key or None,
+    }
+
+
+_DEAL_TYPES = {
+    "deal_id": "VARCHAR",
+    "deal_type": "VARCHAR",
+    "acquirer": "VARCHAR",
+    "target": "VARCHAR",
+    "parties": "VARCHAR[]",
+    "amount": "DOUBLE",
+    "currency": "VARCHAR",
+    "amount_eur": "DOUBLE",
+    "stake_pct": "DOUBLE",
+    "valuation": "DOUBLE",
+    "valuation_eur": "DOUBLE",
+    "status": "VARCHAR",
+    "first_seen": "TIMESTAMP",
+    "last_seen": "TIMESTAMP",
+    "n_mentions": "INTEGER",
+    "n_sources": "INTEGER",
+    "revision": "INTEGER",
+    "created_run_id": "VARCHAR",
+    "updated_run_id": "VARCHAR",
+    "updated_at": "TIMESTAMP",
+    "name_keys": "VARCHAR[]",
+    "acquirer_key": "VARCHAR",
+    "target_key": "VARCHAR",
+}
+
+
+def _write_deals(con: duckdb.DuckDBPyConnection, rows: Sequence[dict]) -> None:
+    if rows:
+        columns = [(name, sql_type, [r[name] for r in rows]) for name, sql_type in _DEAL_TYPES.items()]
+        insert_columns(con, "deals", columns, on_conflict="replace")
+
+
+def _tag_sectors(con: duckdb.DuckDBPyConnection, deal_ids: Sequence[str]) -> None:
+    # Sector keywords are matched once, when a deal changes, so the sector view stays a cheap aggregate.
+    if not _has_table(con, "deal_sectors"):
+        return
+    con.execute("DELETE FROM deal_sectors WHERE deal_id IN (SELECT unnest($1::VARCHAR[]))", [list(deal_ids)])
+    con.execute(
+        """
+        INSERT INTO deal_sectors (deal_id, sector)
+        SELECT DISTINCT e.deal_id, s.sector
+        FROM deal_events e
+        JOIN articles a ON a.url = e.article_url
+        JOIN sectors s ON regexp_matches(coalesce(a.title, '') || ' ' || coalesce(a.text, ''), s.pattern)
+        WHERE e.deal_id IN (SELECT unnest($1::VARCHAR[]))
+        """,
+        [list(deal_ids)],
+    )
+
+
+def _has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
+    return bool(
+        con.execute(
+            "SELECT count(*) FROM duckdb_tables() "
+            "WHERE table_name = ? AND database_name = current_database()",
+            [name],
+        ).fetchone()[0]
+    )
