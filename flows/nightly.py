@@ -43,6 +43,7 @@ class RunState:
     run_id: str
     states: dict[str, FeedState]
     companies: list[str]
+    interrupted: list[str] = field(default_factory=list)  # earlier runs left "running" (killed)
     feeds: list[FeedResult] = field(default_factory=list)
     seen: set[str] = field(default_factory=set)
     articles: list[Article] = field(default_factory=list)
@@ -89,10 +90,13 @@ def _begin(config: Config) -> RunState:
     from warehouse.load import known_companies, load_feed_states, start_run
 
     with writer(config) as con:
+        interrupted = [
+            row[0] for row in con.execute("SELECT run_id FROM runs WHERE status = 'running'").fetchall()
+        ]
         run_id = start_run(con, "nightly")
         states = load_feed_states(con)
         companies = known_companies(con)[:MAX_KNOWN_COMPANIES]
-    return RunState(config=config, run_id=run_id, states=states, companies=companies)
+    return RunState(config=config, run_id=run_id, states=states, companies=companies, interrupted=interrupted)
 
 
 def _fetch_feeds(run: RunState) -> None:
@@ -230,14 +234,22 @@ def _cluster(run: RunState, con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
 
 
 def _alerts(run: RunState, con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
-    """Queue this run's new and revised deals, then send everything pending (earlier failures too)."""
+    """Queue the deals this run (and any killed earlier run) created or revised, then send all pending.
+
+    A run killed between clustering and queueing left deals whose alerts were never queued; queueing
+    is idempotent per run, so catching up those runs here loses no alert and doubles none.
+    """
+    from alerts.outbox import enqueue_alerts, pending
     from alerts.send import send_pending
+    from warehouse.load import finish_run
 
-    from alerts.outbox import enqueue_alerts
-
-    enqueued = enqueue_alerts(con, run.config.alerts, run.run_id)
+    enqueued = 0
+    for run_id in [*run.interrupted, run.run_id]:
+        enqueued += enqueue_alerts(con, run.config.alerts, run_id)
+    for run_id in run.interrupted:
+        finish_run(con, run_id, "failed", {"error": f"interrupted; caught up by run {run.run_id}"})
     sent = send_pending(con, run.config.alerts) or {}
-    return {"enqueued": enqueued, **sent}
+    return {"enqueued": enqueued, "sent": sent.get("sent", 0), "pending": len(pending(con))}
 
 
 def _parquet_exists(config: Config) -> bool:

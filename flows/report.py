@@ -1,0 +1,73 @@
+"""What a run shows its user: the summary printed by the CLI and the Prefect artifacts (UI)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import duckdb
+
+log = logging.getLogger(__name__)
+
+DEAL_COLUMNS = ("deal_type", "acquirer", "target", "amount", "currency", "stake_pct", "status", "n_sources")
+
+
+def new_deals_rows(con: duckdb.DuckDBPyConnection, run_id: str) -> list[dict[str, Any]]:
+    """Deals created or revised by this run, biggest first, as plain rows."""
+    result = con.execute(
+        f"""
+        SELECT CASE WHEN created_run_id = $1 THEN 'new' ELSE 'updated' END AS change,
+               {", ".join(DEAL_COLUMNS)}
+        FROM deals WHERE created_run_id = $1 OR updated_run_id = $1
+        ORDER BY change, amount_eur DESC NULLS LAST, deal_type, target
+        """,
+        [run_id],
+    )
+    columns = [d[0] for d in result.description]
+    return [dict(zip(columns, row, strict=True)) for row in result.fetchall()]
+
+
+def format_summary(summary: dict[str, Any]) -> str:
+    """The run summary as a few readable lines (CLI output and the markdown artifact)."""
+    skipped = summary.get("articles_skipped") or {}
+    skipped_text = ", ".join(f"{k} {v}" for k, v in sorted(skipped.items())) or "none"
+    lines = [
+        f"Run {summary.get('run_id', '?')}: {summary.get('status', '?')} "
+        f"in {summary.get('elapsed_s', '?')} s",
+        f"Feeds:    {summary.get('feeds_fetched', 0)} fetched, {summary.get('feeds_not_modified', 0)} not "
+        f"modified, {summary.get('feeds_failed', 0)} failed",
+        f"Articles: {summary.get('articles_new', 0)} new; skipped: {skipped_text}",
+        f"Deals:    {summary.get('deal_events', 0)} deal events found; "
+        f"{summary.get('deals_new', 0)} new deals, {summary.get('deals_updated', 0)} updated",
+        f"Alerts:   {summary.get('alerts_sent', 0)} sent, {summary.get('alerts_pending', 0)} pending",
+    ]
+    for name, error in (summary.get("feed_failures") or {}).items():
+        lines.append(f"  failed feed {name}: {error}")
+    for error in summary.get("errors") or []:
+        lines.append(f"  problem: {error}")
+    return "\n".join(lines)
+
+
+def publish_artifacts(summary: dict[str, Any], new_deals: list[dict[str, Any]]) -> None:
+    """A table of new deals and a markdown summary, visible on the flow run in the Prefect UI."""
+    from prefect.artifacts import create_markdown_artifact, create_table_artifact
+
+    try:
+        rows = [{k: ("" if v is None else v) for k, v in row.items()} for row in new_deals]
+        create_table_artifact(
+            key="new-deals", table=rows or [{"change": "", "deal_type": "no new deals"}],
+            description=f"Deals created or revised by run {summary.get('run_id')}",
+        )  # fmt: skip
+        failures = summary.get("feed_failures") or {}
+        markdown = "## dealradar nightly run\n\n```\n" + format_summary(summary) + "\n```\n"
+        if failures:
+            markdown += "\n| feed | failure |\n|---|---|\n" + "".join(
+                f"| {_md(name)} | {_md(error)} |\n" for name, error in failures.items()
+            )
+        create_markdown_artifact(key="nightly-summary", markdown=markdown, description="Run summary")
+    except Exception:  # artifacts are a convenience; the run's data is already stored
+        log.warning("could not publish the run's artifacts", exc_info=True)
+
+
+def _md(text: object) -> str:
+    return str(text).replace("|", "\\|").replace("\n", " ")[:300]
