@@ -90,9 +90,8 @@ def _begin(config: Config) -> RunState:
     from warehouse.load import known_companies, load_feed_states, start_run
 
     with writer(config) as con:
-        interrupted = [
-            row[0] for row in con.execute("SELECT run_id FROM runs WHERE status = 'running'").fetchall()
-        ]
+        left_running = "SELECT run_id FROM runs WHERE status = 'running' AND kind = 'nightly'"
+        interrupted = [row[0] for row in con.execute(left_running).fetchall()]
         run_id = start_run(con, "nightly")
         states = load_feed_states(con)
         companies = known_companies(con)[:MAX_KNOWN_COMPANIES]

@@ -1,0 +1,116 @@
+"""`dealradar serve`: keep the nightly flow scheduled through Prefect.
+
+A deployment named "nightly" with the config's cron and time zone, served by this process. Two runs never
+overlap: the deployment's concurrency limit is 1 and a run that comes due while another works is
+cancelled (CANCEL_NEW) rather than queued, so a slow night never piles runs up; the next run catches
+up with whatever the feeds still carry. prefect.yaml declares the same deployment for `prefect deploy`.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from flows.config import Config
+
+DEPLOYMENT_NAME = "nightly"
+NO_SERVER_HELP = """\
+dealradar serve needs a Prefect server to keep the schedule. Either:
+  1. start one in another terminal:      prefect server start
+     then point this shell at it:        export PREFECT_API_URL=http://127.0.0.1:4200/api
+     and run again:                      dealradar serve
+  2. or let dealradar start one for you: dealradar serve --start-server
+     (a `prefect server start` subprocess on 127.0.0.1, stopped when serve stops)
+  3. or use Prefect Cloud / a team server: prefect cloud login, or set PREFECT_API_URL."""
+
+
+def api_url() -> str | None:
+    """The Prefect API in use: PREFECT_API_URL from the environment or the active Prefect profile."""
+    if os.environ.get("PREFECT_API_URL"):
+        return os.environ["PREFECT_API_URL"]
+    from prefect.settings import get_current_settings
+
+    url = get_current_settings().api.url
+    return str(url) if url else None
+
+
+def nightly_deployment(config_path: str | Path, config: Config) -> Any:
+    """The served deployment: cron + timezone from the config, one run at a time."""
+    from prefect.client.schemas.objects import ConcurrencyLimitConfig, ConcurrencyLimitStrategy
+    from prefect.schedules import Cron
+    from prefect.types.entrypoint import EntrypointType
+
+    from flows.nightly import nightly
+
+    return nightly.to_deployment(
+        name=DEPLOYMENT_NAME,
+        schedule=Cron(config.schedule.cron, timezone=config.schedule.timezone),
+        parameters={"config_path": str(Path(config_path).resolve())},
+        concurrency_limit=ConcurrencyLimitConfig(
+            limit=1, collision_strategy=ConcurrencyLimitStrategy.CANCEL_NEW
+        ),
+        description="Nightly dealradar run (feeds -> articles -> deal events -> deals -> alerts).",
+        tags=["dealradar"],
+        entrypoint_type=EntrypointType.MODULE_PATH,  # runs from any folder with dealradar installed
+    )
+
+
+def serve_nightly(
+    config_path: str | Path,
+    config: Config,
+    *,
+    start_server: bool = False,
+    echo: Callable[[str], None] = print,
+) -> int:
+    """Serve the deployment until interrupted; returns the process exit code."""
+    server: subprocess.Popen[bytes] | None = None
+    if api_url() is None:
+        if not start_server:
+            echo(NO_SERVER_HELP)
+            return 2
+        server, url = start_prefect_server(echo)
+        os.environ["PREFECT_API_URL"] = url
+    try:
+        from prefect import serve
+
+        echo(
+            f"Serving the nightly flow: cron {config.schedule.cron!r} ({config.schedule.timezone}), "
+            f"config {Path(config_path).resolve()}; one run at a time. Ctrl-C to stop."
+        )
+        serve(nightly_deployment(config_path, config), limit=1)
+        return 0
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        if server is not None:
+            server.terminate()
+            server.wait(timeout=30)
+
+
+def start_prefect_server(
+    echo: Callable[[str], None], port: int = 4200
+) -> tuple[subprocess.Popen[bytes], str]:
+    """Start `prefect server start` on 127.0.0.1 and wait until its API answers."""
+    prefect = shutil.which("prefect") or str(Path(sys.executable).with_name("prefect"))
+    url = f"http://127.0.0.1:{port}/api"
+    echo(f"Starting a Prefect server on {url} (UI at http://127.0.0.1:{port}) ...")
+    server = subprocess.Popen([prefect, "server", "start", "--host", "127.0.0.1", "--port", str(port)])
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise RuntimeError(f"`prefect server start` exited with code {server.returncode}")
+        try:
+            with urllib.request.urlopen(f"{url}/health", timeout=2) as resp:
+                if resp.status == 200:
+                    return server, url
+        except OSError:
+            time.sleep(1)
+    server.terminate()
+    raise RuntimeError("the Prefect server did not answer within 120 s")
