@@ -58,7 +58,7 @@ _RIVAL_BIDS = frozenset({"acquisition", "merger", "exit"})
 _LEGAL_FORMS = frozenset(
     {"spa", "srl", "srls", "sapa", "sas", "snc", "sb", "scarl", "scrl", "coop", "inc", "incorporated", "ltd"}
     | {"limited", "llc", "llp", "plc", "gmbh", "ag", "sa", "sarl", "nv", "bv", "corp", "corporation", "co"}
-    | {"kg", "oy", "ab", "as", "bhd", "pte"}
+    | {"kg", "oy", "ab", "as", "bhd", "pte", "sgr"}
 )
 BACKGROUND_REASON = "background mention (a past deal given as context): stored, not clustered"
 NO_NAME_REASON = "no company named: not clustered"

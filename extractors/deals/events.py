@@ -1,0 +1,378 @@
+"""Article-level event assembly: candidates per sentence -> figures and status -> the article's news.
+
+Precision first. Most articles report one deal and the headline names its parties, so:
+- events stated in the title are the news; lead sentences (the first few of the body) add news only
+  when they involve a company named in the title (or, with no company in the title, the first deal of
+  the lead); everything else is kept as background (`background=True`: stored, never alerted or scored);
+- one deal told several times (headline + lead, or a round told investor by investor) is merged into
+  one event: same target, compatible types; investments into the target of a round become its parties.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from spacy.tokens import Doc, Span
+
+from ..models import DealEvent
+from . import lexicon as lx
+from .roles import Candidate, SentenceView, roles_for
+
+LEAD_SENTENCES = 4  # body sentences that still belong to the lead of a news article
+MAX_NEWS_EVENTS = 3
+TITLE_END_KEY = "dealradar.title_end"
+
+_RUMOR = re.compile(
+    r"\b(trattativ\w*|indiscrezion\w*|rumors?|voci|secondo (alcune |diverse )?fonti|fonti vicine|"
+    r"sarebbe|sarebbero|potrebbe|potrebbero|avrebbe|avrebbero|dovrebbe|dovrebbero|starebbe|starebbero|"
+    r"in corsa per|ipotesi|sta valutando|valuterebbe|sta per|stanno per|in pole|pronta a|pronto a|"
+    r"vicin[aoie] a|possibile|potenziale|studia|studiano|tratta per|negozia\w*)\b", re.I
+)
+_COMPLETED = re.compile(
+    r"\b(perfezionat\w*|completat\w*|closing|ha chiuso|hanno chiuso|chiusura d\w*|concluso|conclusa|"
+    r"finalizzat\w*|portato a termine|ha debuttato|debutta|ha esordito|campanella|è sbarcat\w*|"
+    r"sono state vendute|ha incassato|aveva incassato|è stata chiusa|è stato chiuso)\b", re.I
+)
+_PAST = re.compile(
+    r"\b(nel (19|20)\d\d|lo scorso anno|l'anno scorso|in passato|in precedenza|aveva|avevano|era stat\w*|"
+    r"erano stat\w*|fu|già|anni fa|precedente\w*|storia|dopo aver\w*|negli ultimi anni|tra cui)\b", re.I
+)
+_VALUATION_CUE = re.compile(r"(valutazion\w*|valutat\w*|valore di mercato|post-money|pre-money|capitalizz\w*|"
+                            r"valga|vale|varrebbe)\W*(\w+\W+){0,4}$", re.I)
+_NOT_DEAL_MONEY = re.compile(
+    r"(fatturato|ricavi|utile|utili|perdit\w+|prezzo|prezzi|costa|costo|multa|sanzion\w+|riscatto|bilancio|"
+    r"debito|stipendi\w*|patrimonio|giro d'affari|ebitda|margin\w*|budget|spesa|spende|costerà|mensil\w*|"
+    r"previsione|previsioni)\W*(\w+\W+){0,3}$", re.I
+)
+_NOT_STAKE = re.compile(
+    r"(rialzo|ribasso|calo|crescita|premio|sconto|aumento|salita|discesa|crollo|balzo|tasso|interess\w+|"
+    r"margin\w*|dipendenti|personale|forza lavoro|mercato|licenzi\w*|taglio|inflazione|rendimento|"
+    r"crescere|cresciut\w*|salit\w*|sces\w*|guadagn\w*|perso|perde)\W*(\w+\W+){0,3}$", re.I
+)
+_EACH = re.compile(r"^\W*(ciascun[oa]|a testa|ognuno|l'uno)", re.I)
+
+
+@dataclass
+class Figures:
+    amount: float | None = None
+    currency: str | None = None
+    stake_pct: float | None = None
+    valuation: float | None = None
+    valuation_currency: str | None = None
+
+
+@dataclass
+class Draft:
+    cand: Candidate
+    deal_type: str
+    acquirer: str | None
+    target: str | None
+    parties: list[str]
+    figures: Figures
+    status: str
+    past: bool
+    news: bool = False
+    merged: list[Draft] = field(default_factory=list)
+
+
+def title_end(doc: Doc) -> int:
+    return int(doc.user_data.get(TITLE_END_KEY, 0))
+
+
+def find_drafts(doc: Doc) -> list[Draft]:
+    """Every sentence-level deal candidate of the document, with its figures and status."""
+    orgs = list(doc.spans["org"]) if "org" in doc.spans else []
+    triggers = list(doc.spans["deal_trigger"]) if "deal_trigger" in doc.spans else []
+    t_end = title_end(doc)
+    drafts: list[Draft] = []
+    body_index = 0
+    for sent in doc.sents:
+        if sent.text.strip() == "":
+            continue
+        in_title = sent.start < t_end
+        if not in_title:
+            body_index += 1
+        sent_triggers = [t for t in triggers if sent.start <= t.start < sent.end]
+        if not sent_triggers:
+            continue
+        view = SentenceView(sent, orgs)
+        if not view.orgs:
+            continue
+        found = []
+        for trig in sent_triggers:
+            roles = roles_for(trig, view)
+            if roles is None:
+                continue
+            kind, acquirer, target, others = roles
+            if target is None or (acquirer is not None and acquirer.start == target.start):
+                continue
+            cand = Candidate(kind, trig, sent, view.party(acquirer) if acquirer is not None else None,
+                             view.party(target), [view.party(o) for o in others], in_title,
+                             0 if in_title else body_index)
+            found.append(cand)
+        # "accordo per acquisire": the agreement is the vehicle of a stronger deal in the same sentence
+        if any(c.deal_type != "partnership" for c in found):
+            found = [c for c in found if c.deal_type != "partnership"]
+        for cand in _dedupe(found):
+            drafts.append(_draft(doc, cand))
+    return drafts
+
+
+def _dedupe(cands: list[Candidate]) -> list[Candidate]:
+    seen: dict[tuple[str, str], Candidate] = {}
+    for c in cands:
+        key = (c.deal_type, lx.fold(c.target.name) if c.target else "")
+        if key not in seen or (seen[key].acquirer is None and c.acquirer is not None):
+            seen[key] = c
+    return list(seen.values())
+
+
+def _draft(doc: Doc, cand: Candidate) -> Draft:
+    figures = sentence_figures(doc, cand)
+    kind = cand.deal_type
+    if kind == "acquisition" and figures.stake_pct is not None and figures.stake_pct <= 50:
+        kind = "investment"
+    elif kind == "investment" and figures.stake_pct is not None and figures.stake_pct > 50:
+        kind = "acquisition"
+    parties = _unique([p.name for p in (cand.acquirer, cand.target, *cand.others) if p is not None])
+    text = cand.sent.text
+    status = _status(text, kind)
+    past = _PAST.search(text) is not None and not cand.in_title
+    return Draft(cand, kind, cand.acquirer.name if cand.acquirer else None, cand.target.name if cand.target else None,
+                 parties, figures, status, past)
+
+
+def _status(text: str, kind: str) -> str:
+    if _RUMOR.search(text):
+        return "rumor"
+    if _COMPLETED.search(text):
+        return "completed"
+    return "announced"
+
+
+def _unique(names: list[str]) -> list[str]:
+    out: list[str] = []
+    for n in names:
+        if n and lx.fold(n) not in {lx.fold(o) for o in out}:
+            out.append(n)
+    return out
+
+
+def _amounts_in(doc: Doc, span: Span) -> list:
+    return [a for a in doc._.dr_amounts if span.start_char <= a.start < span.end_char]
+
+
+def _percents_in(doc: Doc, span: Span) -> list:
+    return [p for p in doc._.dr_percentages if span.start_char <= p.start < span.end_char]
+
+
+def sentence_figures(doc: Doc, cand: Candidate) -> Figures:
+    """Deal amount, stake and valuation stated in the candidate's sentence."""
+    text = doc.text
+    sent, trig = cand.sent, cand.trigger
+    figures = Figures()
+    deal_amounts = []
+    for a in _amounts_in(doc, sent):
+        if a.per_share:
+            continue
+        before = text[max(sent.start_char, a.start - 45) : a.start]
+        if _VALUATION_CUE.search(before):
+            if figures.valuation is None:
+                figures.valuation, figures.valuation_currency = a.value, a.currency
+            continue
+        if _NOT_DEAL_MONEY.search(before) or _EACH.search(text[a.end : a.end + 15]):
+            continue
+        if not a.scaled and a.value < 50_000 and cand.deal_type != "funding_round":
+            continue
+        deal_amounts.append(a)
+    if deal_amounts:
+        # nearest to the trigger, a figure after it preferred (the object of the deal verb)
+        best = min(deal_amounts, key=lambda a: abs(a.start - trig.start_char) * (1 if a.start > trig.start_char else 1.5))
+        figures.amount, figures.currency = best.value, best.currency
+    if cand.deal_type in {"acquisition", "investment", "merger"}:
+        stakes = []
+        for p in _percents_in(doc, sent):
+            before = text[max(sent.start_char, p.start - 35) : p.start]
+            after = text[p.end : p.end + 20].lower()
+            if _NOT_STAKE.search(before) or not 0 < p.value <= 100:
+                continue
+            if after.lstrip().startswith(("dei dipendenti", "del personale", "in più", "in meno", "rispetto")):
+                continue
+            stakes.append(p)
+        if stakes:
+            best = min(stakes, key=lambda p: abs(p.start - trig.start_char))
+            figures.stake_pct = best.value
+    return figures
+
+
+def _key(name: str | None) -> tuple[str, ...]:
+    if not name:
+        return ()
+    toks = [t for t in re.split(r"[^a-z0-9]+", lx.fold(name)) if t and t not in _LEGAL_WORDS]
+    return tuple(toks)
+
+
+_LEGAL_WORDS = frozenset(
+    ["spa", "srl", "inc", "ltd", "llc", "plc", "ag", "sa", "nv", "gmbh", "corp", "group", "gruppo", "holding", "sgr", "the", "il", "la"]
+)
+
+
+def same_company(a: str | None, b: str | None) -> bool:
+    ka, kb = _key(a), _key(b)
+    if not ka or not kb:
+        return False
+    short, long_ = (ka, kb) if len(ka) <= len(kb) else (kb, ka)
+    return any(long_[i : i + len(short)] == short for i in range(len(long_) - len(short) + 1))
+
+
+def _compatible(a: str, b: str) -> bool:
+    if a == b:
+        return True
+    return {a, b} <= {"funding_round", "investment"} or {a, b} <= {"acquisition", "investment", "merger"}
+
+
+def select_news(doc: Doc, drafts: list[Draft]) -> list[Draft]:
+    """Mark the article's news among the drafts, merge mentions of one deal; the rest is background."""
+    t_end = title_end(doc)
+    title_orgs = [o for o in doc.spans["org"] if o.start < t_end] if "org" in doc.spans else []
+    title_names = [o.text for o in title_orgs]
+    title_drafts = [d for d in drafts if d.cand.in_title]
+
+    def about_title(d: Draft) -> bool:
+        return any(same_company(n, t) for n in (d.target, d.acquirer) for t in title_names)
+
+    for d in drafts:
+        if d.cand.in_title:
+            d.news = True
+        elif d.cand.sent_index <= LEAD_SENTENCES and not d.past:
+            if title_drafts:
+                d.news = any(same_company(d.target, t.target) and _compatible(d.deal_type, t.deal_type)
+                             for t in title_drafts)
+            elif title_names:
+                d.news = about_title(d)
+            else:
+                d.news = d.cand.sent_index <= 2
+    news = _merge([d for d in drafts if d.news])
+    news.sort(key=lambda d: (not d.cand.in_title, d.cand.sent_index))
+    if not title_drafts and not title_names:
+        news = news[:1]
+    news = news[:MAX_NEWS_EVENTS]
+    kept = {id(d) for d in news}
+    background = [d for d in drafts if id(d) not in kept and not any(d in n.merged for n in news)]
+    background = [d for d in background if not any(same_company(d.target, n.target) and
+                                                    _compatible(d.deal_type, n.deal_type) for n in news)]
+    return news + _merge_background(background)
+
+
+def _merge(drafts: list[Draft]) -> list[Draft]:
+    """One event per (target, compatible type): a round told investor by investor becomes one round."""
+    out: list[Draft] = []
+    for d in sorted(drafts, key=lambda d: (not d.cand.in_title, d.cand.sent_index)):
+        host = next((o for o in out if same_company(o.target, d.target) and _compatible(o.deal_type, d.deal_type)),
+                    None)
+        if host is None:
+            out.append(d)
+            continue
+        host.merged.append(d)
+        _absorb(host, d)
+    return out
+
+
+def _absorb(host: Draft, other: Draft) -> None:
+    if host.deal_type == "investment" and other.deal_type == "funding_round":
+        host.deal_type = "funding_round"
+        if host.acquirer and host.acquirer not in host.parties:
+            host.parties.append(host.acquirer)
+        host.acquirer = other.acquirer
+    elif host.deal_type == "funding_round" and other.deal_type == "investment" or (
+        host.deal_type == other.deal_type == "investment"
+        and host.acquirer and other.acquirer and not same_company(host.acquirer, other.acquirer)
+    ):
+        host.deal_type = "funding_round"
+        if host.acquirer and not same_company(host.acquirer, other.acquirer) and other.deal_type == "investment":
+            host.acquirer = None
+    host.parties = _unique(host.parties + other.parties)
+    if host.acquirer is None and other.acquirer and host.deal_type != "funding_round":
+        host.acquirer = other.acquirer
+    hf, of = host.figures, other.figures
+    if hf.amount is None and of.amount is not None:
+        hf.amount, hf.currency = of.amount, of.currency
+    elif hf.amount and of.amount and abs(hf.amount - of.amount) <= 0.15 * hf.amount and host.cand.in_title:
+        # the headline rounds the figure the body states exactly
+        hf.amount, hf.currency = of.amount, of.currency or hf.currency
+    if hf.stake_pct is None:
+        hf.stake_pct = of.stake_pct
+    if hf.valuation is None:
+        hf.valuation, hf.valuation_currency = of.valuation, of.valuation_currency
+    if host.status == "announced" and other.status == "completed" and host.deal_type != "funding_round":
+        host.status = other.status
+
+
+def _merge_background(drafts: list[Draft]) -> list[Draft]:
+    out: list[Draft] = []
+    for d in drafts:
+        if not any(same_company(o.target, d.target) and o.deal_type == d.deal_type for o in out):
+            out.append(d)
+    return out
+
+
+def _doc_currency(doc: Doc) -> str | None:
+    counts: dict[str, int] = {}
+    for a in doc._.dr_amounts:
+        if a.currency and a.scaled:
+            counts[a.currency] = counts.get(a.currency, 0) + 1
+    return max(counts, key=counts.get) if counts else None
+
+
+def to_event(doc: Doc, d: Draft) -> DealEvent:
+    f = d.figures
+    currency = f.currency if f.amount is not None else f.valuation_currency
+    if (f.amount is not None or f.valuation is not None) and currency is None:
+        currency = _same_figure_currency(doc, f.amount or f.valuation) or _doc_currency(doc)
+    flags: list[str] = []
+    if f.amount and f.stake_pct and f.valuation and 0 < f.stake_pct < 100:
+        implied = f.amount / (f.stake_pct / 100)
+        if abs(implied - f.valuation) > 0.15 * f.valuation:
+            flags.append("inconsistent_valuation")
+    conf = 0.45
+    conf += 0.3 if d.cand.in_title else 0.15 if d.cand.sent_index <= 2 else 0.05
+    conf += 0.1 if d.acquirer else 0.0
+    conf += 0.05 if f.amount is not None else 0.0
+    conf += 0.05 if d.cand.target and d.cand.target.label in {"ORG_KNOWN", "ORG_CUE"} else 0.0
+    background = not d.news
+    if background:
+        conf *= 0.6
+    parties = _unique([n for n in (d.acquirer, d.target) if n] + d.parties)
+    return DealEvent(
+        deal_type=d.deal_type,  # type: ignore[arg-type]
+        acquirer=d.acquirer,
+        target=d.target,
+        parties=parties,
+        amount=f.amount,
+        currency=currency,
+        stake_pct=f.stake_pct,
+        valuation=f.valuation,
+        status=d.status,  # type: ignore[arg-type]
+        evidence=" ".join(d.cand.sent.text.split()),
+        confidence=round(min(conf, 0.99), 2),
+        background=background,
+        flags=flags,
+    )
+
+
+def _same_figure_currency(doc: Doc, value: float | None) -> str | None:
+    """The currency stated elsewhere for the same figure ("7,3 milioni" in the title, "di euro" in the body)."""
+    if value is None:
+        return None
+    for a in doc._.dr_amounts:
+        if a.currency and abs(a.value - value) <= 0.01 * value:
+            return a.currency
+    return None
+
+
+def doc_events(doc: Doc) -> list[DealEvent]:
+    drafts = find_drafts(doc)
+    if not drafts:
+        return []
+    return [to_event(doc, d) for d in select_news(doc, drafts)]

@@ -1,0 +1,94 @@
+"""Word lists the organisation and event rules consult: Italian vocabulary, first names, places, institutions.
+
+The Italian vocabulary comes from spacy-lookups-data's lemma tables (word forms and lemmas, lower-cased).
+It is large and includes many proper nouns (Milano, Leonardo, Apple), so the rules use it only where
+capitalisation says nothing: the first word of a sentence or a headline.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import unicodedata
+from functools import cache
+from pathlib import Path
+
+import spacy_lookups_data
+
+DATA = Path(__file__).resolve().parent / "data"
+_LOOKUPS = Path(spacy_lookups_data.__file__).resolve().parent / "data"
+
+
+def _read_list(name: str) -> tuple[str, ...]:
+    lines = (DATA / name).read_text(encoding="utf-8").splitlines()
+    return tuple(s.strip() for s in lines if s.strip() and not s.startswith("#"))
+
+
+def fold(text: str) -> str:
+    """Lower-case, accents removed, spaces squeezed: the form every list is compared in."""
+    s = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower()
+    return " ".join(s.replace("’", "'").split())
+
+
+@cache
+def italian_vocabulary() -> frozenset[str]:
+    """Every word form and lemma of spacy-lookups-data's Italian tables, lower-cased (about 430,000)."""
+    words: set[str] = set()
+    for path in sorted(_LOOKUPS.glob("it_lemma_lookup*.json.gz")):
+        with gzip.open(path, "rt", encoding="utf-8") as f:
+            table = json.load(f)
+        words.update(k.lower() for k in table)
+        words.update(v.lower() for v in table.values())
+    words.update(fold(w) for w in _read_list("common_caps.txt"))
+    return frozenset(words)
+
+
+@cache
+def first_names() -> frozenset[str]:
+    return frozenset(fold(w) for w in _read_list("first_names.txt"))
+
+
+@cache
+def places() -> frozenset[str]:
+    return frozenset(fold(w) for w in _read_list("places.txt"))
+
+
+@cache
+def institutions() -> frozenset[str]:
+    return frozenset(fold(w) for w in _read_list("institutions.txt"))
+
+
+@cache
+def media_outlets() -> frozenset[str]:
+    return frozenset(fold(w) for w in _read_list("media.txt"))
+
+
+@cache
+def common_caps() -> frozenset[str]:
+    return frozenset(fold(w) for w in _read_list("common_caps.txt"))
+
+
+# Legal forms and generic tails stripped from names on output ("Abaco3 S.p.A." -> "Abaco3").
+LEGAL_FORMS = frozenset(
+    ["spa", "s.p.a.", "s.p.a", "srl", "s.r.l.", "s.r.l", "inc", "inc.", "ltd", "ltd.", "llc", "plc", "ag", "sa", "nv", "bv", "gmbh", "corp", "corp.", "sgr"]
+)
+
+# Words that end an organisation name and vouch for it ("R301 Capital", "Tim Ventures").
+ORG_SUFFIXES = frozenset(
+    ["spa", "s.p.a.", "srl", "s.r.l.", "inc", "inc.", "ltd", "llc", "plc", "ag", "gmbh", "corp", "sgr", "ventures", "venture", "capital", "partners", "bank", "banca", "group", "holding", "holdings", "technologies", "technology", "tech", "labs", "lab", "systems", "fund", "investments", "investment", "software", "solutions", "networks", "robotics", "energy", "pharma", "airlines", "motors", "industries", "sim"]
+)
+
+# Words in front of a name that say it is an organisation ("la startup Yogitech", "il fondo Impulse").
+ORG_CUES = frozenset(
+    ["startup", "start-up", "scaleup", "società", "azienda", "gruppo", "fondo", "fondi", "banca", "colosso", "piattaforma", "fintech", "insurtech", "proptech", "app", "operatore", "compagnia", "big", "holding", "investitore", "investitori", "venture", "marchio", "brand", "produttore", "big-tech", "unicorno", "società-veicolo", "veicolo", "spac", "editore", "emittente"]
+)
+
+# Words in front of a name that say it is a person ("il ceo Luca Ferrari").
+PERSON_CUES = frozenset(
+    ["ceo", "cto", "cfo", "ad", "fondatore", "fondatrice", "cofondatore", "cofondatrice", "co-fondatore", "co-founder", "founder", "presidente", "presidentessa", "amministratore", "direttore", "manager", "imprenditore", "imprenditrice", "avvocato", "dottor", "dott.", "ing.", "signor", "sindaco", "ministro", "ministra", "professore", "analista", "economista", "portavoce", "deputato", "senatore"]
+)
+
+# Verbs and nouns that present a news source, not a party ("secondo Reuters", "riporta Bloomberg").
+SOURCE_CUES = frozenset(
+    ["secondo", "riporta", "riferisce", "scrive", "rivela", "riportato", "riferito", "fonte", "citando"]
+)

@@ -1,0 +1,200 @@
+"""Organisation-name spans: known companies first, then capitalised runs that survive rejection rules.
+
+A capitalised run is rejected when it is a place, an institution, a month or day, a person (first name +
+surname, or a person cue in front), a news outlet named as a source, or a common Italian word that is
+only capitalised because it opens a sentence or headline. Accepted spans go to doc.spans["org"] with label
+"ORG_KNOWN" (known company or alias), "ORG_CUE" (a cue vouches for it) or "ORG".
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+
+from spacy.language import Language
+from spacy.tokens import Doc, Span, Token
+
+from . import lexicon as lx
+
+CONNECTORS = frozenset({"di", "de", "del", "della", "dei", "&", "and", "of", "von", "van", "e"})
+_LEGAL_TOKENS = {"S.p": (".", "A."), "S.r": (".", "l.")}
+_OPENERS = frozenset({'"', "“", "«", "'", "(", ":", "-", "–", "—", "‘", "|"})
+_PREPOSITIONS = frozenset(
+    ["di", "del", "della", "dello", "dei", "degli", "delle", "da", "dal", "dalla", "dallo", "dai", "dagli", "in", "nel", "nella", "nello", "nei", "negli", "a", "al", "alla", "allo", "ai", "agli", "con", "per", "su", "sul", "sulla", "tra", "fra"]
+)
+
+
+def is_capitalised(token: Token) -> bool:
+    t = token.text
+    if not t or not t[0].isalnum():
+        return False
+    if t[0].isupper():
+        return any(c.isalpha() for c in t)
+    # iPhone, eBay, 01net: lower first letter but a capital or digit mix marks a name
+    return t[0].isalpha() and any(c.isupper() for c in t[1:])
+
+
+def is_sentence_initial(token: Token) -> bool:
+    """First word of a sentence, heading or quote: capitalisation there says nothing."""
+    if token.is_sent_start:
+        return True
+    prev = token.nbor(-1)
+    return prev.is_space or prev.text in _OPENERS or prev.text in {".", "!", "?"}
+
+
+def _legal_tail(doc: Doc, i: int) -> int:
+    """Tokens of a split legal form ("S.p" "." "A.") starting at i: 0 when there is none."""
+    tail = _LEGAL_TOKENS.get(doc[i].text)
+    if tail and i + 2 < len(doc) and (doc[i + 1].text, doc[i + 2].text) == tail:
+        return 3
+    return 0
+
+
+def capitalised_runs(sent: Span) -> Iterator[tuple[int, int]]:
+    """Maximal runs of capitalised tokens, joined by name connectors ("Cassa Depositi e Prestiti")."""
+    doc = sent.doc
+    i, end = sent.start, sent.end
+    while i < end:
+        if not is_capitalised(doc[i]):
+            i += 1
+            continue
+        j = i + 1
+        while j < end:
+            legal = _legal_tail(doc, j)
+            if legal:
+                j += legal
+            elif is_capitalised(doc[j]):
+                j += 1
+            elif (
+                doc[j].lower_ in CONNECTORS
+                and j + 1 < end
+                and is_capitalised(doc[j + 1])
+                and doc[j].lower_ != "e"
+            ):
+                j += 2
+            else:
+                break
+        yield i, j
+        i = j
+
+
+class OrgFinder:
+    """Builds doc.spans["org"]; known names come from the entity ruler placed before it (doc.ents)."""
+
+    def __init__(self, nlp: Language, name: str):
+        self.name = name
+        self.vocabulary = lx.italian_vocabulary()
+        self.rejected = lx.places() | lx.institutions() | lx.common_caps()
+
+    def __call__(self, doc: Doc) -> Doc:
+        known = [Span(doc, e.start, e.end, label="ORG_KNOWN", span_id=e.ent_id_ or e.text) for e in doc.ents]
+        taken = {i for s in known for i in range(s.start, s.end)}
+        mid_caps = _mid_sentence_names(doc)
+        found = list(known)
+        for sent in doc.sents:
+            for start, end in capitalised_runs(sent):
+                if any(i in taken for i in range(start, end)):
+                    continue
+                span = self._judge(doc, start, end, mid_caps)
+                if span is not None:
+                    found.append(span)
+        doc.spans["org"] = sorted(found, key=lambda s: s.start)
+        return doc
+
+    def pipe(self, docs: Iterable[Doc], batch_size: int = 32) -> Iterator[Doc]:
+        for doc in docs:
+            yield self(doc)
+
+    def _judge(self, doc: Doc, start: int, end: int, mid_caps: set[str]) -> Span | None:
+        start, end = self._trim(doc, start, end, mid_caps)
+        if start >= end:
+            return None
+        span = doc[start:end]
+        folded = lx.fold(span.text)
+        if folded in self.rejected or lx.fold(doc[start].text) in lx.institutions() and end - start <= 2:
+            return None
+        if all(lx.fold(t.text) in lx.places() or t.lower_ in CONNECTORS for t in span):
+            return None
+        if self._is_person(doc, start, end) or self._is_source(doc, start, end):
+            return None
+        cue = self._has_cue(doc, start, end)
+        if end - start == 1 and not cue and self._is_common_word(doc[start], mid_caps):
+            return None
+        return Span(doc, start, end, label="ORG_CUE" if cue else "ORG")
+
+    def _trim(self, doc: Doc, start: int, end: int, mid_caps: set[str]) -> tuple[int, int]:
+        # Drop leading headline/sentence-opening words ("Ieri Intesa Sanpaolo", "IPO Reddit").
+        while end - start > 1:
+            tok = doc[start]
+            f = lx.fold(tok.text)
+            generic = f in self.rejected or f in lx.PERSON_CUES
+            opener = is_sentence_initial(tok) and self._is_common_word(tok, mid_caps)
+            if not (generic or opener) or doc[start:end].text in mid_caps:
+                break
+            start += 1
+        # Drop a trailing place after a connector ("Bending Spoons di Milano").
+        for k in range(end - 1, start, -1):
+            if doc[k].lower_ in CONNECTORS and lx.fold(doc[k + 1 : end].text) in lx.places():
+                end = k
+                break
+        while end > start and (doc[end - 1].lower_ in CONNECTORS or lx.fold(doc[end - 1].text) in self.rejected):
+            if end - start == 1:
+                break
+            end -= 1
+        return start, end
+
+    def _is_common_word(self, tok: Token, mid_caps: set[str]) -> bool:
+        """A capitalised common Italian word at the start of a sentence, never seen as a name elsewhere."""
+        f = lx.fold(tok.text)
+        if f in lx.common_caps():
+            return True
+        if not is_sentence_initial(tok) or tok.text in mid_caps:
+            return False
+        if tok.text.isupper() and len(tok.text) > 1 or any(c.isupper() for c in tok.text[1:]):
+            return False
+        return f in self.vocabulary
+
+    def _is_person(self, doc: Doc, start: int, end: int) -> bool:
+        first = lx.fold(doc[start].text)
+        last = doc[end - 1].lower_
+        if last in lx.ORG_SUFFIXES:
+            return False
+        if first in lx.first_names() and end - start >= 2:
+            return True
+        prev = [t.lower_ for t in doc[max(0, start - 2) : start]]
+        if any(p in lx.PERSON_CUES for p in prev):
+            return True
+        # "Carly Fiorina, ceo di ..." : the apposition after the name names a person's role
+        nxt = [t.lower_ for t in doc[end : end + 3]]
+        return bool(nxt) and nxt[0] == "," and any(n in lx.PERSON_CUES for n in nxt[1:])
+
+    def _is_source(self, doc: Doc, start: int, end: int) -> bool:
+        if lx.fold(doc[start:end].text) not in lx.media_outlets():
+            return False
+        prev = [t.lower_ for t in doc[max(0, start - 3) : start]]
+        return not prev or "(" in prev or any(p in lx.SOURCE_CUES for p in prev) or "–" in prev
+
+    def _has_cue(self, doc: Doc, start: int, end: int) -> bool:
+        if doc[end - 1].lower_.rstrip(".") in lx.ORG_SUFFIXES or doc[end - 1].text == "A.":
+            return True
+        prev = [t.lower_ for t in doc[max(0, start - 2) : start]]
+        return any(p in lx.ORG_CUES for p in prev)
+
+
+def _mid_sentence_names(doc: Doc) -> set[str]:
+    """Capitalised words seen away from a sentence start: there capitalisation marks a proper noun."""
+    return {t.text for t in doc if is_capitalised(t) and not is_sentence_initial(t)}
+
+
+def clean_name(span: Span) -> str:
+    """The name as written, without legal forms ("Abaco3 S.p.A." -> "Abaco3")."""
+    if span.label_ == "ORG_KNOWN" and span.id_:
+        return span.id_
+    text = span.text
+    text = re.sub(r"[\s,]+(S\.p\.A\.?|S\.r\.l\.?|SpA|Spa|Srl|Inc\.?|Ltd\.?|LLC|Plc|AG|GmbH|Corp\.?)$", "", text)
+    return text.strip(" ,.")
+
+
+@Language.factory("dealradar_orgs_v1")
+def make_org_finder(nlp: Language, name: str) -> OrgFinder:
+    return OrgFinder(nlp, name)

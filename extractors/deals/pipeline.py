@@ -1,0 +1,194 @@
+"""The deal-extraction pipeline: spacy.blank("it") + our components, and the functions other stages call.
+
+Pipeline order: breaks (title/paragraph boundaries) -> sentencizer -> lookup lemmatizer -> lemma case
+fix -> money -> entity ruler (known companies, aliases) -> organisations -> triggers -> events.
+The result of each Doc is `doc._.deal_events` (list[DealEvent]).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+import spacy
+from spacy.language import Language
+from spacy.tokens import Doc
+
+from ..models import DealEvent
+from ..settings import ExtractionSettings
+from . import money, orgs, triggers  # noqa: F401  (registers the factories)
+from .events import TITLE_END_KEY, doc_events
+
+log = logging.getLogger(__name__)
+
+EXTRACTOR_VERSION = "deals-1.0.0"
+
+if not Doc.has_extension("deal_events"):
+    Doc.set_extension("deal_events", default=None)
+
+
+class Breaks:
+    """Sentence starts the punctuation-based sentencizer cannot see: after the title and at paragraph breaks."""
+
+    def __init__(self, nlp: Language, name: str):
+        self.name = name
+
+    def __call__(self, doc: Doc) -> Doc:
+        t_end = int(doc.user_data.get(TITLE_END_KEY, 0))
+        for tok in doc[1:]:
+            prev = tok.nbor(-1)
+            if tok.i == t_end or (prev.is_space and not tok.is_space) or "\n" in prev.whitespace_:
+                tok.is_sent_start = True
+        return doc
+
+    def pipe(self, docs: Iterable[Doc], batch_size: int = 32) -> Iterator[Doc]:
+        for doc in docs:
+            yield self(doc)
+
+
+@Language.factory("dealradar_breaks_v1")
+def make_breaks(nlp: Language, name: str) -> Breaks:
+    return Breaks(nlp, name)
+
+
+class EventAssembler:
+    """Turns triggers + organisations + figures into the article's DealEvents (doc._.deal_events)."""
+
+    def __init__(self, nlp: Language, name: str, min_confidence: float):
+        self.name = name
+        self.min_confidence = min_confidence
+
+    def __call__(self, doc: Doc) -> Doc:
+        events = doc_events(doc)
+        doc._.deal_events = [e for e in events if e.confidence >= self.min_confidence]
+        return doc
+
+    def pipe(self, docs: Iterable[Doc], batch_size: int = 32) -> Iterator[Doc]:
+        for doc in docs:
+            yield self(doc)
+
+
+@Language.factory("dealradar_events_v1", default_config={"min_confidence": 0.0})
+def make_event_assembler(nlp: Language, name: str, min_confidence: float) -> EventAssembler:
+    return EventAssembler(nlp, name, min_confidence)
+
+
+def _ruler_patterns(known_companies: Iterable[str], aliases: dict[str, list[str]]) -> list[dict[str, Any]]:
+    patterns: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    for canonical, names in [(c, [c]) for c in known_companies] + [(c, [c, *a]) for c, a in aliases.items()]:
+        for name in names:
+            name = (name or "").strip()
+            if len(name) < 2 or name in seen:
+                continue
+            seen.add(name)
+            patterns.append({"label": "ORG", "pattern": name, "id": canonical.strip()})
+    return patterns
+
+
+def load_pipeline(settings: ExtractionSettings | None = None, known_companies: Iterable[str] = ()) -> Language:
+    """Build and initialise the pipeline (about a second: the lemma tables load); callers cache it."""
+    settings = settings or ExtractionSettings()
+    if settings.model == "blank":
+        nlp = spacy.blank("it")
+    else:
+        # an installed statistical pipeline: keep its tokenizer and vectors, use our rules on top
+        nlp = spacy.load(settings.model, exclude=["ner", "lemmatizer", "senter", "parser"])
+    nlp.batch_size = settings.batch_size
+    nlp.add_pipe("dealradar_breaks_v1")
+    nlp.add_pipe("sentencizer")
+    nlp.add_pipe("lemmatizer", config={"mode": "lookup"})
+    nlp.add_pipe("dealradar_lemma_case_v1")
+    nlp.add_pipe("dealradar_money_v1")
+    patterns = _ruler_patterns(known_companies, settings.aliases)
+    ruler = None
+    if patterns:  # an empty ruler warns on every call
+        ruler = nlp.add_pipe("entity_ruler", config={"phrase_matcher_attr": "ORTH"})
+    nlp.add_pipe("dealradar_orgs_v1")
+    nlp.add_pipe("dealradar_triggers_v1")
+    nlp.add_pipe("dealradar_events_v1", config={"min_confidence": settings.min_confidence})
+    nlp.initialize()
+    if ruler is not None:  # initialize() clears a ruler: patterns go in afterwards
+        ruler.add_patterns(patterns)
+    return nlp
+
+
+_DEFAULT_NLP: Language | None = None
+
+
+def default_pipeline() -> Language:
+    global _DEFAULT_NLP
+    if _DEFAULT_NLP is None:
+        _DEFAULT_NLP = load_pipeline()
+    return _DEFAULT_NLP
+
+
+def make_doc(nlp: Language, title: str | None, text: str) -> Doc:
+    """One Doc for title + body; the title's end is remembered so that it stays its own sentence."""
+    title = " ".join((title or "").split())
+    body = text or ""
+    if not title:
+        doc = nlp.make_doc(body)
+        doc.user_data[TITLE_END_KEY] = 0
+        return doc
+    doc = nlp.make_doc(f"{title}\n\n{body}")
+    head = nlp.make_doc(title)
+    doc.user_data[TITLE_END_KEY] = len(head)
+    return doc
+
+
+def extract_deals(
+    docs: Iterable[tuple[str | None, str]], nlp: Language | None = None, batch_size: int = 32
+) -> list[list[DealEvent]]:
+    """Deal events of each (title, text) pair, in order: one list per article (empty when none)."""
+    nlp = nlp or default_pipeline()
+    made = (make_doc(nlp, title, text) for title, text in docs)
+    return [list(doc._.deal_events or []) for doc in nlp.pipe(made, batch_size=batch_size)]
+
+
+def extract_jsonl(input_path: str | Path, output_path: str | Path, nlp: Language | None = None) -> dict[str, int]:
+    """`dealradar extract-deals`: one output line per input line; a bad line gets "events": [] and "error"."""
+    nlp = nlp or default_pipeline()
+    stats = {"articles": 0, "events": 0, "errors": 0}
+    rows: list[tuple[int, dict[str, Any] | None, str | None]] = []
+    with open(input_path, encoding="utf-8") as f:
+        for n, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            row, error = _parse_line(line, n)
+            rows.append((n, row, error))
+    good = [(n, r) for n, r, e in rows if e is None and r is not None]
+    results = extract_deals(((r.get("title"), r["text"]) for _, r in good), nlp=nlp)
+    by_line = {n: events for (n, _), events in zip(good, results, strict=True)}
+    with open(output_path, "w", encoding="utf-8") as out:
+        for n, row, error in rows:
+            stats["articles"] += 1
+            if error is not None:
+                stats["errors"] += 1
+                log.warning("%s:%d: %s", input_path, n, error)
+                rid = row.get("id") if isinstance(row, dict) else None
+                out.write(json.dumps({"id": rid, "events": [], "error": f"line {n}: {error}"}) + "\n")
+                continue
+            events = [e.to_dict() for e in by_line[n]]
+            stats["events"] += len(events)
+            out.write(json.dumps({"id": row["id"], "events": events}, ensure_ascii=False) + "\n")
+    return stats
+
+
+def _parse_line(line: str, n: int) -> tuple[dict[str, Any] | None, str | None]:
+    try:
+        row = json.loads(line)
+    except json.JSONDecodeError as e:
+        return None, f"not JSON: {e}"
+    if not isinstance(row, dict):
+        return None, "not a JSON object"
+    if "id" not in row:
+        return row, "missing 'id'"
+    if not isinstance(row.get("text"), str):
+        return row, "missing or non-string 'text'"
+    if row.get("title") is not None and not isinstance(row["title"], str):
+        return row, "'title' is not a string"
+    return row, None

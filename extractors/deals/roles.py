@@ -1,0 +1,366 @@
+"""Sentence-level event candidates: for one trigger, who is buyer/investor and who is target.
+
+Word order carries the roles in Italian news prose:
+- active "X acquisisce Y": the subject (last organisation before the verb that is not inside a
+  prepositional phrase) buys, the first organisation after the verb is bought;
+- passive "Y è stata acquisita da X" and "Y passa nelle mani di X": roles swap;
+- nominal "l'acquisizione di Y da parte di X", "l'opa su Y", "l'investimento di X in Y", "la quotazione
+  di Y", "incorporazione di X in Y" (Y absorbs X);
+- funding "Y raccoglie N da A, B", "round per Y guidato da X" (X leads);
+- partnership "accordo tra X e Y", "X firma un accordo con Y", "X e Y siglano un'intesa".
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from spacy.tokens import Doc, Span
+
+from .orgs import clean_name
+
+PREPOSITIONS = frozenset(
+    ["di", "del", "della", "dello", "dell'", "dei", "degli", "delle", "da", "dal", "dalla", "dallo", "dall'", "dai", "dagli", "in", "nel", "nella", "nello", "nell'", "nei", "negli", "a", "al", "alla", "allo", "all'", "ai", "agli", "con", "per", "su", "sul", "sulla", "tra", "fra"]
+)
+_DA = frozenset({"da", "dal", "dalla", "dallo", "dall'", "dai", "dagli"})
+_DI = frozenset({"di", "del", "della", "dello", "dell'", "dei", "degli", "delle", "d'"})
+_IN = frozenset({"in", "nel", "nella", "nello", "nell'", "nei", "negli"})
+_SU = frozenset({"su", "sul", "sulla", "sullo", "sull'"})
+_PER = frozenset({"per"})
+_HOLDING_VERBS = frozenset({"detenere", "possedere", "controllare", "mantenere", "cedere", "vendere"})
+_MARKET_WORDS = re.compile(
+    r"\b(borsa|piazza affari|nasdaq|nyse|euronext|listino|mercato azionario|ipo|matricol|aim|egm|miv|"
+    r"wall street|negoziazioni|collocamento|stock exchange)", re.I
+)
+_PRICE_MOVE = re.compile(r"(rialzo|ribasso|calo|crescita|aumento|salita|discesa|crollo|balzo)\s+(della|delle)\s*$", re.I)
+_NEGATION = re.compile(r"\b(non|né|nessun[ao]?|smentit\w*|smentisc\w*|esclud\w*|esclus\w*|rinunci\w*|nega|negato|"
+                       r"fallit\w*|salta\w*|naufragat\w*|ritirat\w*)\b", re.I)
+
+
+@dataclass
+class Party:
+    name: str
+    start: int
+    end: int
+    label: str
+
+
+@dataclass
+class Candidate:
+    deal_type: str
+    trigger: Span
+    sent: Span
+    acquirer: Party | None = None
+    target: Party | None = None
+    others: list[Party] = field(default_factory=list)
+    in_title: bool = False
+    sent_index: int = 0  # 0 = title, 1 = first body sentence, ...
+
+
+class SentenceView:
+    """Organisations of one sentence with positional look-ups."""
+
+    def __init__(self, sent: Span, orgs: list[Span]):
+        self.sent = sent
+        self.doc: Doc = sent.doc
+        self.orgs = [o for o in orgs if o.start >= sent.start and o.end <= sent.end]
+
+    def party(self, span: Span) -> Party:
+        return Party(clean_name(span), span.start, span.end, span.label_)
+
+    def org_at(self, pos: int, max_gap: int = 4, stop: int | None = None) -> Span | None:
+        """First organisation starting within max_gap tokens from pos, not crossing a clause break."""
+        limit = min(pos + max_gap, stop if stop is not None else self.sent.end)
+        for org in self.orgs:
+            if pos <= org.start <= limit:
+                between = self.doc[pos : org.start]
+                if any(t.text in {";", ".", ":"} for t in between):
+                    return None
+                return org
+            if org.start > limit:
+                break
+        return None
+
+    def org_after_word(self, words: frozenset[str], start: int, end: int | None = None, gap: int = 4) -> Span | None:
+        end = self.sent.end if end is None else end
+        for tok in self.doc[start:end]:
+            if tok.lower_ in words:
+                org = self.org_at(tok.i + 1, gap)
+                if org is not None:
+                    return org
+        return None
+
+    def subject_before(self, pos: int, exclude: Span | None = None) -> Span | None:
+        """Last organisation before pos that heads a clause, not one inside "di X" / "da X" / "in X"."""
+        fallback = None
+        for org in reversed([o for o in self.orgs if o.end <= pos]):
+            if exclude is not None and org.start == exclude.start:
+                continue
+            fallback = fallback or org
+            prev = self._word_before(org)
+            if prev not in PREPOSITIONS:
+                return org
+        return fallback
+
+    def _word_before(self, org: Span) -> str:
+        """The word before an organisation, skipping an article and a cue noun ("dalla startup X")."""
+        i = org.start - 1
+        skipped = 0
+        while i >= self.sent.start and skipped < 3:
+            w = self.doc[i].lower_
+            if w in PREPOSITIONS or w in {",", "(", "e"}:
+                return w
+            if self.doc[i].is_alpha or w.endswith("'"):
+                skipped += 1
+                i -= 1
+                continue
+            return w
+        return ""
+
+    def orgs_between(self, start: int, end: int) -> list[Span]:
+        return [o for o in self.orgs if o.start >= start and o.end <= end]
+
+
+def _is_passive(doc: Doc, trig: Span, view: SentenceView) -> bool:
+    head = doc[trig.start]
+    participle = re.search(r"(at|it|ut)[oaie]$", head.lower_) is not None
+    if not participle:
+        return False
+    before = [t.lemma_ for t in doc[max(view.sent.start, trig.start - 3) : trig.start]]
+    if any(lem in {"essere", "venire"} for lem in before):
+        return True
+    return any(t.lower_ in _DA for t in doc[trig.end : min(view.sent.end, trig.end + 2)])
+
+
+def _first_distinct(*orgs: Span | None, avoid: Span | None = None) -> Span | None:
+    for org in orgs:
+        if org is not None and (avoid is None or org.start != avoid.start):
+            return org
+    return None
+
+
+def roles_for(trig: Span, view: SentenceView) -> tuple[str, Span | None, Span | None, list[Span]] | None:
+    """(deal_type, acquirer, target, other parties) for one trigger, or None when the sentence has no deal."""
+    kind = trig.label_
+    doc = view.doc
+    word = trig.text.lower()
+    lemma = doc[trig.start].lemma_
+    if _negated(trig, view):
+        return None
+    if _is_statistic(trig, view):
+        return None
+    handler = _HANDLERS[kind]
+    return handler(trig, view, word, lemma)
+
+
+def _negated(trig: Span, view: SentenceView) -> bool:
+    window = view.doc[max(view.sent.start, trig.start - 6) : trig.start].text
+    return _NEGATION.search(window) is not None
+
+
+def _is_statistic(trig: Span, view: SentenceView) -> bool:
+    """"26 IPO nel 2022", "otto debutti", "numerose acquisizioni": a count, not a deal."""
+    doc = view.doc
+    i = trig.start - 1
+    while i >= view.sent.start and doc[i].lower_ in {"nuove", "nuovi", "grandi", "piccole", "principali"}:
+        i -= 1
+    if i < view.sent.start:
+        return False
+    prev = doc[i]
+    return prev.like_num or prev.lower_ in {"numerose", "numerosi", "molte", "molti", "tante", "tanti", "poche",
+                                            "pochi", "diverse", "diversi", "varie", "vari", "alcune", "alcuni"}
+
+
+def _acquisition(trig, view: SentenceView, word, lemma):
+    doc = view.doc
+    if word.startswith("offert") or word == "scalata":
+        target = view.org_after_word(_PER | _SU | _DI, trig.end, trig.end + 8)
+        if target is None:
+            return None
+        return "acquisition", view.subject_before(trig.start, exclude=target), target, []
+    if lemma in {"acquisire", "acquistare", "rilevare", "comprare"} or word.startswith(("prend", "pass")):
+        if word.startswith("pass"):  # "Y passa nelle mani di X"
+            return "acquisition", view.org_after_word(_DI, trig.end, gap=3), view.subject_before(trig.start), []
+        if _is_passive(doc, trig, view):
+            acquirer = view.org_after_word(_DA, trig.end, trig.end + 6)
+            target = view.subject_before(trig.start)
+            return "acquisition", acquirer, target, []
+        target = view.org_at(trig.end, 8)
+        acquirer = view.subject_before(trig.start, exclude=target)
+        return "acquisition", acquirer, target, []
+    # nominal: acquisizione / acquisto / opa / takeover / offerta pubblica di acquisto
+    target = _first_distinct(
+        view.org_after_word(_DI | _SU, trig.end, trig.end + 2, gap=4),
+        view.org_at(trig.end, 1) if word in {"opa", "ops", "takeover"} else None,
+    )
+    if target is None:
+        return None
+    agent = None
+    for tok in doc[trig.end : view.sent.end]:
+        if tok.lower_ == "parte" and tok.i > 0 and doc[tok.i - 1].lower_ == "da":
+            agent = view.org_after_word(_DI, tok.i + 1, tok.i + 2, gap=4)
+            break
+    acquirer = agent or view.subject_before(trig.start, exclude=target)
+    if word == "acquisto" and agent is None and acquirer is None:
+        return None
+    return "acquisition", acquirer, target, []
+
+
+def _investment(trig, view: SentenceView, word, lemma):
+    doc = view.doc
+    if word in {"quota", "partecipazione"}:
+        if not _has_stake_words(view):
+            return None
+        before = {t.lemma_ for t in doc[max(view.sent.start, trig.start - 5) : trig.start]}
+        if before & _HOLDING_VERBS:
+            return None
+        target = view.org_after_word(_DI | _IN, trig.end, trig.end + 10)
+        acquirer = view.subject_before(trig.start, exclude=target)
+        return ("investment", acquirer, target, []) if target is not None else None
+    if word == "ingresso" or lemma == "entrare":
+        acquirer = view.org_after_word(_DI, trig.end, trig.end + 2) if word == "ingresso" else None
+        acquirer = acquirer or view.subject_before(trig.start)
+        start = acquirer.end if acquirer is not None and acquirer.start > trig.start else trig.end
+        target = _first_distinct(
+            view.org_after_word(frozenset({"capitale"}), start, start + 6, gap=2),
+            view.org_after_word(_IN | _DI, start, start + 6),
+            avoid=acquirer,
+        )
+        if target is None or acquirer is None:
+            return None
+        return "investment", acquirer, target, []
+    # investire / investimento
+    acquirer = None
+    if word.startswith("investiment"):
+        acquirer = view.org_after_word(_DI | _DA, trig.end, trig.end + 2, gap=3)
+    acquirer = acquirer or view.subject_before(trig.start)
+    start = acquirer.end if acquirer is not None and acquirer.start > trig.start else trig.end
+    target = view.org_after_word(_IN, start, start + 12)
+    if target is None:
+        return None
+    return "investment", acquirer, target, []
+
+
+def _has_stake_words(view: SentenceView) -> bool:
+    text = view.sent.text.lower()
+    return "%" in text or "per cento" in text or "minoranza" in text or "maggioranza" in text
+
+
+def _funding(trig, view: SentenceView, word, lemma):
+    doc = view.doc
+    target = None
+    if lemma == "raccogliere":
+        target = view.subject_before(trig.start)
+        if target is None:
+            target = view.org_at(trig.end, 14)
+    else:
+        target = _first_distinct(
+            view.org_after_word(_PER | _DI, trig.end, trig.end + 8),
+            view.org_after_word(frozenset({"favore"}), trig.end, trig.end + 8, gap=2),
+            view.subject_before(trig.start),
+        )
+    if target is None:
+        return None
+    lead = _lead_investor(view)
+    others = [o for o in view.orgs if o.start != target.start and (lead is None or o.start != lead.start)]
+    others = [o for o in others if o.start > trig.start or _word_is(doc, o, _DA)]
+    return "funding_round", lead, target, others
+
+
+def _word_is(doc: Doc, org: Span, words: frozenset[str]) -> bool:
+    return org.start > 0 and doc[org.start - 1].lower_ in words
+
+
+def _lead_investor(view: SentenceView) -> Span | None:
+    doc = view.doc
+    for tok in view.sent:
+        low = tok.lower_
+        if tok.lemma_ == "guidare" or low.startswith(("guidat", "capitanat", "guida")):
+            org = view.org_after_word(_DA, tok.i + 1, tok.i + 3)
+            if org is None and low == "guidare":
+                org = view.org_at(tok.i + 1, 5)
+            if org is not None:
+                return org
+        if low == "lead" and tok.i + 1 < len(doc) and doc[tok.i + 1].lower_ == "investor":
+            org = view.org_at(tok.i + 2, 3)
+            if org is not None:
+                return org
+    return None
+
+
+def _partnership(trig, view: SentenceView, word, lemma):
+    doc = view.doc
+    first = second = None
+    tra = view.org_after_word(frozenset({"tra", "fra"}), trig.end, trig.end + 3)
+    if tra is not None:
+        first = tra
+        second = view.org_after_word(frozenset({"e", "ed", "con"}), tra.end, tra.end + 2)
+    else:
+        second = view.org_after_word(frozenset({"con"}), trig.end, trig.end + 8)
+        if second is None:
+            second = view.org_after_word(frozenset({"con"}), view.sent.start, trig.start)
+        first = view.subject_before(trig.start, exclude=second)
+        if second is None and first is not None:
+            # "X e Y siglano un accordo"
+            prev = view.orgs_between(view.sent.start, first.start)
+            if prev and doc[prev[-1].end].lower_ in {"e", "ed"} and prev[-1].end + 1 == first.start:
+                first, second = prev[-1], first
+    if first is None or second is None or first.text == second.text:
+        return None
+    return "partnership", first, second, []
+
+
+def _merger(trig, view: SentenceView, word, lemma):
+    doc = view.doc
+    if word.startswith("incorpor") or lemma == "incorporare":
+        if lemma == "incorporare" and not word.startswith("incorporazion"):
+            target = view.org_at(trig.end, 4)
+            return ("merger", view.subject_before(trig.start, exclude=target), target, []) if target else None
+        absorbed = view.org_after_word(_DI, trig.end, trig.end + 2)
+        start = absorbed.end if absorbed is not None else trig.end
+        absorber = view.org_after_word(_IN, start, start + 3)
+        if absorbed is None:
+            absorbed = view.subject_before(trig.start, exclude=absorber)
+        if absorber is None or absorbed is None:
+            return None
+        return "merger", absorber, absorbed, []
+    # the incorporation trigger of the same sentence, when present, says who absorbs whom
+    if any(t.text.lower().startswith("incorpor") for t in doc.spans["deal_trigger"]
+           if view.sent.start <= t.start < view.sent.end and t.start != trig.start):
+        return None
+    tra = view.org_after_word(frozenset({"tra", "fra"}), trig.end, trig.end + 3)
+    if tra is not None:
+        other = view.org_after_word(frozenset({"e", "ed", "con"}), tra.end, tra.end + 2)
+        return ("merger", tra, other, []) if other is not None else None
+    other = view.org_after_word(frozenset({"con"}) | _DI, trig.end, trig.end + 4)
+    first = view.subject_before(trig.start, exclude=other)
+    if first is None or other is None:
+        return None
+    return "merger", first, other, []
+
+
+def _ipo(trig, view: SentenceView, word, lemma):
+    doc = view.doc
+    if word not in {"ipo", "matricola"} and not _MARKET_WORDS.search(view.sent.text):
+        return None
+    before = doc[max(view.sent.start, trig.start - 4) : trig.start].text
+    if _PRICE_MOVE.search(before):
+        return None
+    target = _first_distinct(
+        view.org_at(trig.end, 0) if word == "ipo" else None,
+        view.org_after_word(_DI, trig.end, trig.end + 2),
+        view.subject_before(trig.start),
+    )
+    if target is None:
+        return None
+    return "ipo", None, target, []
+
+
+_HANDLERS = {
+    "acquisition": _acquisition,
+    "investment": _investment,
+    "funding_round": _funding,
+    "partnership": _partnership,
+    "merger": _merger,
+    "ipo": _ipo,
+}

@@ -1,0 +1,123 @@
+"""Deal triggers: lemma-based Matcher patterns, one label per deal type, into doc.spans["deal_trigger"].
+
+A trigger only proposes a deal; events.py decides whether the sentence around it holds one (named parties,
+no negation, not a statistic).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+
+from spacy.language import Language
+from spacy.matcher import Matcher
+from spacy.tokens import Doc, Span
+from spacy.util import filter_spans
+
+
+def _lemmas(*words: str) -> list[list[dict]]:
+    return [[{"LEMMA": w}] for w in words]
+
+
+def _lowers(*words: str) -> list[list[dict]]:
+    return [[{"LOWER": w}] for w in words]
+
+
+def _phrase(text: str) -> list[dict]:
+    return [{"LOWER": w} for w in text.split()]
+
+
+PATTERNS: dict[str, list[list[dict]]] = {
+    "acquisition": [
+        *_lemmas("acquisire", "acquistare", "rilevare", "comprare"),
+        [{"LOWER": {"IN": ["offerta", "offerte", "scalata"]}}],
+        *_lowers("acquisizione", "acquisizioni", "opa", "ops", "takeover", "acquisto"),
+        [{"LEMMA": "prendere"}, {"LOWER": {"IN": ["il", "l'"]}, "OP": "?"}, {"LOWER": "controllo"}],
+        [{"LOWER": "offerta"}, {"LOWER": "pubblica"}, {"LOWER": "di"}, {"LOWER": {"IN": ["acquisto", "scambio"]}}],
+        [{"LEMMA": "passare"}, {"LOWER": "nelle"}, {"LOWER": "mani"}],
+    ],
+    "investment": [
+        *_lemmas("investire"),
+        *_lowers("investimento", "quota", "partecipazione"),
+        [{"LEMMA": "entrare"}, {"LOWER": {"IN": ["nel", "in"]}}, {"LOWER": "capitale"}],
+        [{"LOWER": "ingresso"}],
+        [{"LEMMA": "entrare"}, {"LOWER": "in"}],
+    ],
+    "funding_round": [
+        *_lemmas("raccogliere"),
+        *_lowers("round", "seed", "crowdfunding", "finanziamento", "tornata"),
+        [{"LOWER": "serie"}, {"LOWER": {"IN": ["a", "b", "c", "d"]}}],
+        [{"LOWER": "series"}, {"LOWER": {"IN": ["a", "b", "c", "d"]}}],
+        [{"LOWER": "aumento"}, {"LOWER": "di"}, {"LOWER": "capitale"}],
+        _phrase("venture debt"),
+    ],
+    "partnership": [
+        *_lowers("accordo", "intesa", "partnership", "alleanza", "memorandum", "partner"),
+        _phrase("joint venture"),
+        [{"LOWER": "collaborazione"}, {"LOWER": "strategica"}],
+    ],
+    "merger": [
+        *_lowers("fusione", "incorporazione", "merger"),
+        *_lemmas("fondere", "incorporare"),
+    ],
+    "ipo": [
+        *_lowers("ipo", "quotazione", "matricola", "quotarsi"),
+        [{"LEMMA": {"IN": ["debutto", "debuttare", "sbarco", "sbarcare", "approdo", "approdare"]}}],
+        [{"LOWER": {"IN": ["ammessa", "ammesse", "ammesso", "ammessi"]}}, {"LOWER": "alle"}, {"LOWER": "negoziazioni"}],
+    ],
+}
+
+
+class TriggerFinder:
+    """Sets doc.spans["deal_trigger"]: one span per trigger phrase, label = deal type."""
+
+    def __init__(self, nlp: Language, name: str):
+        self.name = name
+        self.matcher = Matcher(nlp.vocab)
+        for label, patterns in PATTERNS.items():
+            self.matcher.add(label, patterns)
+
+    def __call__(self, doc: Doc) -> Doc:
+        spans = [Span(doc, s, e, label=m) for m, s, e in self.matcher(doc)]
+        doc.spans["deal_trigger"] = sorted(filter_spans(spans), key=lambda s: s.start)
+        return doc
+
+    def pipe(self, docs: Iterable[Doc], batch_size: int = 32) -> Iterator[Doc]:
+        for doc in docs:
+            yield self(doc)
+
+
+@Language.factory("dealradar_triggers_v1")
+def make_trigger_finder(nlp: Language, name: str) -> TriggerFinder:
+    return TriggerFinder(nlp, name)
+
+
+class LemmaCase:
+    """The lookup lemmatizer is case-sensitive: give sentence-initial "Acquisisce" the lemma of "acquisisce"."""
+
+    def __init__(self, nlp: Language, name: str):
+        self.name = name
+        self.nlp = nlp
+        self._table = None
+
+    def _lookup(self):
+        if self._table is None:
+            self._table = self.nlp.get_pipe("lemmatizer").lookups.get_table("lemma_lookup")
+        return self._table
+
+    def __call__(self, doc: Doc) -> Doc:
+        table = self._lookup()
+        for tok in doc:
+            text = tok.text
+            if text[:1].isupper() and tok.lemma_ == text:
+                low = text.lower()
+                tok.lemma_ = table.get(low, low)
+        return doc
+
+    def pipe(self, docs: Iterable[Doc], batch_size: int = 32) -> Iterator[Doc]:
+        for doc in docs:
+            yield self(doc)
+
+
+@Language.factory("dealradar_lemma_case_v1")
+def make_lemma_case(nlp: Language, name: str) -> LemmaCase:
+    return LemmaCase(nlp, name)
