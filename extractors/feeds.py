@@ -1,0 +1,421 @@
+"""Feeds: fetch them politely (conditional GET), parse them defensively, date them in Italian.
+
+`fetch_feeds` never raises for one bad feed: each source gives a FeedResult with status "fetched",
+"not_modified" or "failed" (and why). `parse_feed` turns bytes into FeedEntry records or raises
+FeedParseError. Decisions worth knowing:
+- XML entity declarations are refused before feedparser sees the bytes (billion laughs, XXE): a feed
+  never needs them. A plain DOCTYPE (RSS 0.91) is fine.
+- bytes are handed to feedparser as a stream, never as a bare bytes object: feedparser treats bytes
+  that happen to be a file path ("/etc/passwd") as a file name and would read that file.
+- entries without a usable http(s) link are skipped (logged); duplicate links keep the newest entry;
+  only the newest `max_entries_per_feed` are kept.
+- dates up to a day in the future are clamped to now (publishers' clocks and zones are sloppy); dates
+  further ahead are dropped (None) because they are wrong, and a wrong date would sort the entry first.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import email.utils
+import html
+import io
+import logging
+import re
+import time
+import warnings
+import xml.parsers.expat
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from html.parser import HTMLParser
+from typing import Any
+from urllib.parse import urljoin
+from zoneinfo import ZoneInfo
+
+import feedparser
+
+from extractors.http import FetchError, SafeFetcher
+from extractors.models import FeedEntry, FeedResult, FeedSource, FeedState
+from extractors.settings import FetchSettings
+from extractors.urls import canonical_url
+
+log = logging.getLogger(__name__)
+
+FEED_ACCEPT = (
+    "application/rss+xml, application/atom+xml, application/rdf+xml;q=0.9, application/xml;q=0.9, "
+    "text/xml;q=0.9, */*;q=0.1"
+)
+_FUTURE_TOLERANCE = timedelta(days=1)
+
+
+class FeedParseError(ValueError):
+    """The bytes are not a feed we can read (HTML, garbage, empty, entity declarations). Terminal."""
+
+
+# ------------------------------------------------------------------------------------------ plain text
+
+_BLOCK_TAGS = frozenset(
+    {"p", "br", "div", "li", "ul", "ol", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "tr", "table",
+     "section", "article", "figure", "figcaption", "pre", "hr"}
+)
+_SKIP_TAGS = frozenset(["script", "style", "noscript", "template", "iframe", "svg", "head", "object"])
+_C1_CONTROLS = re.compile("[\x80-\x9f]")
+
+
+class _TextCollector(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self._skipping = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in _SKIP_TAGS:
+            self._skipping += 1
+        elif tag in _BLOCK_TAGS:
+            self.parts.append("\n")
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in _BLOCK_TAGS:
+            self.parts.append("\n")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in _SKIP_TAGS:
+            self._skipping = max(0, self._skipping - 1)
+        elif tag in _BLOCK_TAGS:
+            self.parts.append("\n")
+
+    def handle_data(self, data: str) -> None:
+        if not self._skipping:
+            self.parts.append(data)
+
+
+def _fix_c1(text: str) -> str:
+    # A Windows-1252 feed declared as ISO-8859-1 decodes its curly quotes and euro sign into C1
+    # control characters; they are never meant as such in news text, so map them back.
+    return _C1_CONTROLS.sub(lambda m: bytes([ord(m.group())]).decode("cp1252", "ignore"), text)
+
+
+def html_to_text(markup: object) -> str:
+    """Plain text of an HTML fragment (feed summaries, content:encoded): tags out, entities decoded,
+    one paragraph per line, no scripts or styles. Never raises."""
+    if not isinstance(markup, str) or not markup:
+        return ""
+    collector = _TextCollector()
+    try:
+        collector.feed(markup)
+        collector.close()
+        text = "".join(collector.parts)
+    except Exception:  # HTMLParser is lenient, but this runs on anything a feed sends
+        text = html.unescape(re.sub(r"<[^>]*>", " ", markup))
+    lines = (" ".join(line.split()) for line in _fix_c1(text).splitlines())
+    return "\n".join(line for line in lines if line)
+
+
+# ------------------------------------------------------------------------------------- XML prolog scan
+
+
+class _PrologSeen(Exception):
+    """Stops expat once the prolog has told us what we need."""
+
+
+def _scan_prolog(content: bytes) -> tuple[str | None, bool]:
+    """(root element name, entities declared?) read with expat up to the root element only.
+
+    Root is None when expat cannot get that far (malformed prolog); the caller then falls back to
+    conservative byte checks.
+    """
+    found: dict[str, Any] = {"root": None, "entities": False}
+
+    def on_root(name: str, attrs: object) -> None:
+        found["root"] = name
+        raise _PrologSeen
+
+    def on_entity(*args: object) -> None:
+        found["entities"] = True
+        raise _PrologSeen
+
+    parser = xml.parsers.expat.ParserCreate()
+    parser.SetParamEntityParsing(xml.parsers.expat.XML_PARAM_ENTITY_PARSING_NEVER)
+    parser.StartElementHandler = on_root
+    parser.EntityDeclHandler = on_entity
+    parser.UnparsedEntityDeclHandler = on_entity
+    try:
+        for start in range(0, len(content), 65536):
+            parser.Parse(content[start:start + 65536], False)
+        parser.Parse(b"", True)
+    except _PrologSeen:
+        pass
+    except (xml.parsers.expat.ExpatError, ValueError, LookupError):
+        if re.search(rb"<!ENTITY", content.replace(b"\x00", b""), re.IGNORECASE):
+            found["entities"] = True
+    return found["root"], found["entities"]
+
+
+def _looks_like_html(content: bytes) -> bool:
+    head = content[:4096].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+    return head.startswith((b"<!doctype html", b"<html")) or b"<html" in head[:1024]
+
+
+# ------------------------------------------------------------------------------------------- parsing
+
+
+def parse_feed(source: FeedSource, content: bytes, content_type: str | None, *,
+               max_entries: int = 500) -> list[FeedEntry]:
+    """Entries of an RSS/Atom/RDF document, newest first, at most `max_entries`. Raises FeedParseError."""
+    if not isinstance(content, bytes | bytearray) or not content.strip():
+        raise FeedParseError("empty document")
+    content = bytes(content)
+    root, declares_entities = _scan_prolog(content)
+    if declares_entities:
+        raise FeedParseError("document declares XML entities (refused: entity expansion attacks)")
+    is_html_root = root is not None and root.rsplit(":", 1)[-1].lower() == "html"
+    if is_html_root or (root is None and _looks_like_html(content)):
+        raise FeedParseError("an HTML page, not a feed")
+    headers = {"content-location": source.url}
+    if content_type:
+        headers["content-type"] = content_type
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # feedparser warns on odd input; bad input is handled below
+            parsed = feedparser.parse(io.BytesIO(content), response_headers=headers)
+    except Exception as exc:  # feedparser on hostile bytes: anything may break inside it
+        raise FeedParseError(f"feed parser failed: {type(exc).__name__}: {exc}") from exc
+    raw_entries = parsed.get("entries") or []
+    if not raw_entries and not parsed.get("version"):
+        reason = parsed.get("bozo_exception") or "unknown format"
+        raise FeedParseError(f"not a feed ({reason})")
+    if parsed.get("bozo") and raw_entries:
+        log.info("feed %s is not well-formed (%s); read leniently", source.url, parsed.get("bozo_exception"))
+    return _select(source, raw_entries, max_entries)
+
+
+def _select(source: FeedSource, raw_entries: Sequence[Any], max_entries: int) -> list[FeedEntry]:
+    by_url: dict[str, FeedEntry] = {}
+    now = datetime.now(UTC)
+    for raw in raw_entries:
+        entry = _entry(source, raw, now)
+        if entry is None:
+            continue
+        kept = by_url.get(entry.url)
+        if kept is None or _newer(entry, kept):
+            by_url[entry.url] = entry
+    duplicates = sum(1 for _ in raw_entries) - len(by_url)
+    entries = sorted(by_url.values(), key=_newest_first)  # stable: undated entries keep feed order
+    if len(entries) > max_entries:
+        log.info("feed %s has %d entries; keeping the newest %d", source.url, len(entries), max_entries)
+    if duplicates > 0:
+        log.debug("feed %s: %d entries skipped or merged as duplicates", source.url, duplicates)
+    return entries[:max_entries]
+
+
+def _newest_first(entry: FeedEntry) -> tuple[int, float]:
+    return (0, -entry.published.timestamp()) if entry.published else (1, 0.0)
+
+
+def _newer(a: FeedEntry, b: FeedEntry) -> bool:
+    return a.published is not None and (b.published is None or a.published > b.published)
+
+
+def _link_of(raw: Any) -> str | None:
+    link = raw.get("link")
+    if isinstance(link, str) and link.strip():
+        return link.strip()
+    for candidate in raw.get("links") or []:
+        href = candidate.get("href")
+        if isinstance(href, str) and href.strip() and candidate.get("rel", "alternate") == "alternate":
+            return href.strip()
+    guid = raw.get("id")
+    if raw.get("guidislink") and isinstance(guid, str):
+        return guid.strip()
+    return None
+
+
+def _entry(source: FeedSource, raw: Any, now: datetime) -> FeedEntry | None:
+    title = html_to_text(raw.get("title")) or None
+    link = _link_of(raw)
+    if not link:
+        log.info("feed %s: entry %r has no link; skipped", source.url, title)
+        return None
+    absolute = urljoin(source.url, link)
+    url = canonical_url(absolute)
+    if url is None:
+        log.info("feed %s: entry %r links to %r, not a web page; skipped", source.url, title, link[:200])
+        return None
+    contents = [html_to_text(c.get("value")) for c in raw.get("content") or [] if isinstance(c, dict)]
+    content = max(contents, key=len, default="")
+    guid = raw.get("id")
+    return FeedEntry(
+        feed_name=source.name,
+        feed_url=source.url,
+        url=url,
+        link=absolute,
+        title=title,
+        summary=html_to_text(raw.get("summary")) or None,
+        content=content or None,
+        published=_entry_date(raw, now),
+        author=html_to_text(raw.get("author")) or None,
+        guid=guid if isinstance(guid, str) and guid else None,
+    )
+
+
+def _entry_date(raw: Any, now: datetime) -> datetime | None:
+    when = None
+    for key in ("published", "updated", "created"):
+        when = parse_date(raw.get(key))
+        if when is None and raw.get(f"{key}_parsed"):
+            with contextlib.suppress(TypeError, ValueError, OverflowError):
+                when = datetime(*raw[f"{key}_parsed"][:6], tzinfo=UTC)
+        if when is not None:
+            break
+    return clamp_future(when, now)
+
+
+def clamp_future(when: datetime | None, now: datetime | None = None) -> datetime | None:
+    """A date slightly ahead (bad clocks, wrong zone) becomes now; more than a day ahead is wrong: None."""
+    if when is None:
+        return None
+    now = now or datetime.now(UTC)
+    if when <= now:
+        return when
+    return now if when - now <= _FUTURE_TOLERANCE else None
+
+
+# ------------------------------------------------------------------------------------------- fetching
+
+
+async def fetch_feeds(
+    sources: Sequence[FeedSource],
+    states: dict[str, FeedState],
+    settings: FetchSettings,
+    fetcher: SafeFetcher | None = None,
+) -> list[FeedResult]:
+    """One FeedResult per source, in order, fetched concurrently. Never raises for a bad feed."""
+    if fetcher is None:
+        async with SafeFetcher(settings) as own:
+            return await fetch_feeds(sources, states, settings, own)
+    jobs = [_fetch_one(source, states.get(source.url), settings, fetcher) for source in sources]
+    return list(await asyncio.gather(*jobs))
+
+
+async def _fetch_one(source: FeedSource, state: FeedState | None, settings: FetchSettings,
+                     fetcher: SafeFetcher) -> FeedResult:
+    started = time.monotonic()
+    old_etag = state.etag if state else None
+    old_modified = state.last_modified if state else None
+    # A failed fetch keeps the validators we had, so saving its state cannot wipe them.
+    failed = {"status": "failed", "etag": old_etag, "last_modified": old_modified}
+    try:
+        response = await fetcher.get(source.url, max_bytes=settings.max_feed_bytes, etag=old_etag,
+                                     last_modified=old_modified, accept=FEED_ACCEPT, check_robots=False)
+        if response.not_modified:
+            return FeedResult(source, "not_modified", etag=response.etag or old_etag,
+                              last_modified=response.last_modified or old_modified, http_status=304,
+                              elapsed_s=time.monotonic() - started)
+        entries = await asyncio.to_thread(parse_feed, source, response.content, response.content_type,
+                                          max_entries=settings.max_entries_per_feed)
+    except FetchError as exc:
+        log.warning("feed %s (%s) failed: %s", source.name, source.url, exc)
+        return FeedResult(source, http_status=exc.status, error=str(exc),
+                          elapsed_s=time.monotonic() - started, **failed)  # type: ignore[arg-type]
+    except FeedParseError as exc:
+        log.warning("feed %s (%s) is not a usable feed: %s", source.name, source.url, exc)
+        return FeedResult(source, http_status=response.status, error=f"not a feed: {exc}",
+                          elapsed_s=time.monotonic() - started, **failed)  # type: ignore[arg-type]
+    except Exception as exc:  # one broken feed must never stop the others
+        log.exception("feed %s (%s) failed unexpectedly", source.name, source.url)
+        return FeedResult(source, error=f"unexpected error: {type(exc).__name__}: {exc}",
+                          elapsed_s=time.monotonic() - started, **failed)  # type: ignore[arg-type]
+    return FeedResult(source, "fetched", entries, etag=response.etag, last_modified=response.last_modified,
+                      http_status=response.status, elapsed_s=time.monotonic() - started)
+
+
+# ------------------------------------------------------------------------------------------- dates
+# Dates as feeds and Italian pages write them. RFC 822 ("Sat, 07 Jan 2023 10:00:00 +0100"), ISO 8601
+# and Italian forms ("sab, 07 gen 2023 10:00:00 +0100", "7 gennaio 2023", "07/01/2023 10:00"). A time
+# without a zone is Italian local time (Europe/Rome): that is what Italian sites mean by it.
+
+ROME = ZoneInfo("Europe/Rome")
+_MIN_YEAR, _MAX_YEAR = 1990, 2100  # outside this range a "date" is noise, not a publication date
+
+_MONTHS = {
+    "gennaio": 1, "febbraio": 2, "marzo": 3, "aprile": 4, "maggio": 5, "giugno": 6, "luglio": 7,
+    "agosto": 8, "settembre": 9, "ottobre": 10, "novembre": 11, "dicembre": 12,
+    "gen": 1, "feb": 2, "mar": 3, "apr": 4, "mag": 5, "giu": 6, "lug": 7, "ago": 8, "set": 9, "sett": 9,
+    "ott": 10, "nov": 11, "dic": 12,
+}
+_EN_MONTHS = ["", "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+_WEEKDAYS = r"(?:lun|mar|mer|gio|ven|sab|dom)[a-zì]*\.?,?\s*"
+_MONTH_RE = "|".join(sorted(_MONTHS, key=len, reverse=True))
+
+# "sab, 07 gen 2023 10:00:00 +0100": RFC 822 with Italian names -> rewrite the names, parse as RFC 822.
+_IT_RFC822 = re.compile(
+    rf"^(?:{_WEEKDAYS})?(\d{{1,2}})\s+({_MONTH_RE})\.?\s+(\d{{4}})\s+(\d{{1,2}}:\d{{2}}(?::\d{{2}})?)\s*(.*)$",
+    re.IGNORECASE,
+)
+# "7 gennaio 2023", "sabato 7 gennaio 2023 ore 10:00", "7 gen. 2023, 10.00"
+_IT_LONG = re.compile(
+    rf"^(?:{_WEEKDAYS})?(\d{{1,2}})\s+({_MONTH_RE})\.?\s+(\d{{4}})"
+    r"(?:\s*(?:,|-|ore|alle)?\s*(\d{1,2})[:.](\d{2})(?:[:.](\d{2}))?)?\s*$",
+    re.IGNORECASE,
+)
+# "07/01/2023", "07-01-2023 10:00", "7.1.2023 ore 10:00" (day first, as in Italy)
+_IT_NUMERIC = re.compile(
+    r"^(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})(?:\s*(?:,|-|ore|alle)?\s*(\d{1,2})[:.](\d{2})(?:[:.](\d{2}))?)?\s*$",
+    re.IGNORECASE,
+)
+
+
+def _aware_utc(value: datetime) -> datetime | None:
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=ROME)
+    value = value.astimezone(UTC)
+    return value if _MIN_YEAR <= value.year <= _MAX_YEAR else None
+
+
+def _from_rfc822(text: str) -> datetime | None:
+    value = email.utils.parsedate_to_datetime(text)
+    # parsedate_to_datetime gives a naive datetime for "-0000" (zone unknown): RFC 822 says that is UTC.
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def _from_parts(year: str, month: int, day: str, hour: str | None, minute: str | None,
+                second: str | None) -> datetime:
+    clock = (int(hour or 0), int(minute or 0), int(second or 0))
+    return datetime(int(year), month, int(day), *clock, tzinfo=ROME)
+
+
+def _parse(text: str) -> datetime | None:
+    if m := _IT_RFC822.match(text):
+        day, month, year, clock, zone = m.groups()
+        english = f"{day} {_EN_MONTHS[_MONTHS[month.lower()]]} {year} {clock} {zone or '+0000'}".strip()
+        if not zone:  # Italian site without a zone: local time
+            return _from_parts(year, _MONTHS[month.lower()], day, *(clock.split(":") + [None])[:3])
+        return _from_rfc822(english)
+    if m := _IT_LONG.match(text):
+        day, month, year, hour, minute, second = m.groups()
+        return _from_parts(year, _MONTHS[month.lower()], day, hour, minute, second)
+    if m := _IT_NUMERIC.match(text):
+        day, month, year, hour, minute, second = m.groups()
+        return _from_parts(year, int(month), day, hour, minute, second)
+    try:
+        return datetime.fromisoformat(text.replace("z", "Z"))
+    except ValueError:
+        pass
+    try:
+        return _from_rfc822(text)
+    except (TypeError, ValueError, IndexError):
+        return None
+
+
+def parse_date(text: object) -> datetime | None:
+    """A timezone-aware UTC datetime, or None when `text` is not a date we understand. Never raises."""
+    if not isinstance(text, str):
+        return None
+    text = " ".join(text.split())
+    if not text or len(text) > 80:
+        return None
+    try:
+        value = _parse(text)
+        return _aware_utc(value) if value is not None else None
+    except (ValueError, TypeError, OverflowError, IndexError, KeyError):
+        return None
