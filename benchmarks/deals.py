@@ -50,8 +50,10 @@ def predict(rows: list[dict], nlp) -> dict[str, list[dict]]:
 def report(name: str, scorer, gold: dict, pred: dict) -> dict:
     res = scorer.score(gold, pred)
     args = ", ".join(f"{k}={v}" for k, v in res["arguments"].items())
-    print(f"{name:>6}: P={res['precision']:.3f} R={res['recall']:.3f} F1={res['f1']:.3f} "
-          f"(tp={res['tp']} fp={res['fp']} fn={res['fn']}) false-alarms={res['false_alarm_rate']}  [{args}]")
+    print(
+        f"{name:>6}: P={res['precision']:.3f} R={res['recall']:.3f} F1={res['f1']:.3f} "
+        f"(tp={res['tp']} fp={res['fp']} fn={res['fn']}) false-alarms={res['false_alarm_rate']}  [{args}]"
+    )
     return res
 
 
@@ -64,8 +66,10 @@ def synthetic_articles(n: int) -> list[tuple[str, str]]:
     )
     out = []
     for i in range(n):
-        lead = (f"La startup Alfa{i} Robotics ha raccolto 12 milioni di euro in un round di Serie A guidato "
-                f"dal fondo Beta{i} Ventures. ")
+        lead = (
+            f"La startup Alfa{i} Robotics ha raccolto 12 milioni di euro in un round di Serie A guidato "
+            f"dal fondo Beta{i} Ventures. "
+        )
         body = lead
         while len(body) < 2000:
             body += filler
@@ -107,8 +111,12 @@ def main() -> None:
         gold = {str(r["id"]): r["events"] for r in rows}
         report("whole", scorer, gold, pred)
         for name, ids in halves(rows).items():
-            res = report(name, scorer, {k: v for k, v in gold.items() if k in ids},
-                         {k: v for k, v in pred.items() if k in ids})
+            res = report(
+                name,
+                scorer,
+                {k: v for k, v in gold.items() if k in ids},
+                {k: v for k, v in pred.items() if k in ids},
+            )
             if a.details and (a.half in (None, name)):
                 for row in res["details"]:
                     print("   ", *row, sep="\t")

@@ -27,28 +27,36 @@ _RUMOR = re.compile(
     r"\b(trattativ\w*|indiscrezion\w*|rumors?|voci|secondo (alcune |diverse )?fonti|fonti vicine|"
     r"sarebbe|sarebbero|potrebbe|potrebbero|avrebbe|avrebbero|dovrebbe|dovrebbero|starebbe|starebbero|"
     r"in corsa per|ipotesi|sta valutando|valuterebbe|sta per|stanno per|in pole|pronta a|pronto a|"
-    r"vicin[aoie] a|possibile|potenziale|studia|studiano|tratta per|negozia\w*)\b", re.I
+    r"vicin[aoie] a|possibile|potenziale|studia|studiano|tratta per|negozia\w*)\b",
+    re.I,
 )
 _COMPLETED = re.compile(
     r"\b(perfezionat\w*|completat\w*|closing|ha chiuso|hanno chiuso|chiusura d\w*|concluso|conclusa|"
     r"finalizzat\w*|portato a termine|ha debuttato|debutta|ha esordito|campanella|è sbarcat\w*|"
-    r"sono state vendute|ha incassato|aveva incassato|è stata chiusa|è stato chiuso)\b", re.I
+    r"sono state vendute|ha incassato|aveva incassato|è stata chiusa|è stato chiuso)\b",
+    re.I,
 )
 _PAST = re.compile(
     r"\b(nel (19|20)\d\d|lo scorso anno|l'anno scorso|in passato|in precedenza|aveva|avevano|era stat\w*|"
-    r"erano stat\w*|fu|già|anni fa|precedente\w*|storia|dopo aver\w*|negli ultimi anni|tra cui)\b", re.I
+    r"erano stat\w*|fu|già|anni fa|precedente\w*|storia|dopo aver\w*|negli ultimi anni|tra cui)\b",
+    re.I,
 )
-_VALUATION_CUE = re.compile(r"(valutazion\w*|valutat\w*|valore di mercato|post-money|pre-money|capitalizz\w*|"
-                            r"valga|vale|varrebbe)\W*(\w+\W+){0,4}$", re.I)
+_VALUATION_CUE = re.compile(
+    r"(valutazion\w*|valutat\w*|valore di mercato|post-money|pre-money|capitalizz\w*|"
+    r"valga|vale|varrebbe)\W*(\w+\W+){0,4}$",
+    re.I,
+)
 _NOT_DEAL_MONEY = re.compile(
     r"(fatturato|ricavi|utile|utili|perdit\w+|prezzo|prezzi|costa|costo|multa|sanzion\w+|riscatto|bilancio|"
     r"debito|stipendi\w*|patrimonio|giro d'affari|ebitda|margin\w*|budget|spesa|spende|costerà|mensil\w*|"
-    r"previsione|previsioni)\W*(\w+\W+){0,3}$", re.I
+    r"previsione|previsioni)\W*(\w+\W+){0,3}$",
+    re.I,
 )
 _NOT_STAKE = re.compile(
     r"(rialzo|ribasso|calo|crescita|premio|sconto|aumento|salita|discesa|crollo|balzo|tasso|interess\w+|"
     r"margin\w*|dipendenti|personale|forza lavoro|mercato|licenzi\w*|taglio|inflazione|rendimento|"
-    r"crescere|cresciut\w*|salit\w*|sces\w*|guadagn\w*|perso|perde)\W*(\w+\W+){0,3}$", re.I
+    r"crescere|cresciut\w*|salit\w*|sces\w*|guadagn\w*|perso|perde)\W*(\w+\W+){0,3}$",
+    re.I,
 )
 _EACH = re.compile(r"^\W*(ciascun[oa]|a testa|ognuno|l'uno)", re.I)
 
@@ -107,9 +115,16 @@ def find_drafts(doc: Doc) -> list[Draft]:
             kind, acquirer, target, others = roles
             if target is None or (acquirer is not None and acquirer.start == target.start):
                 continue
-            cand = Candidate(kind, trig, sent, view.party(acquirer) if acquirer is not None else None,
-                             view.party(target), [view.party(o) for o in others], in_title,
-                             0 if in_title else body_index)
+            cand = Candidate(
+                kind,
+                trig,
+                sent,
+                view.party(acquirer) if acquirer is not None else None,
+                view.party(target),
+                [view.party(o) for o in others],
+                in_title,
+                0 if in_title else body_index,
+            )
             found.append(cand)
         # "accordo per acquisire": the agreement is the vehicle of a stronger deal in the same sentence
         if any(c.deal_type != "partnership" for c in found):
@@ -139,8 +154,16 @@ def _draft(doc: Doc, cand: Candidate) -> Draft:
     text = cand.sent.text
     status = _status(text, kind)
     past = _PAST.search(text) is not None and not cand.in_title
-    return Draft(cand, kind, cand.acquirer.name if cand.acquirer else None, cand.target.name if cand.target else None,
-                 parties, figures, status, past)
+    return Draft(
+        cand,
+        kind,
+        cand.acquirer.name if cand.acquirer else None,
+        cand.target.name if cand.target else None,
+        parties,
+        figures,
+        status,
+        past,
+    )
 
 
 def _status(text: str, kind: str) -> str:
@@ -188,7 +211,10 @@ def sentence_figures(doc: Doc, cand: Candidate) -> Figures:
         deal_amounts.append(a)
     if deal_amounts:
         # nearest to the trigger, a figure after it preferred (the object of the deal verb)
-        best = min(deal_amounts, key=lambda a: abs(a.start - trig.start_char) * (1 if a.start > trig.start_char else 1.5))
+        best = min(
+            deal_amounts,
+            key=lambda a: abs(a.start - trig.start_char) * (1 if a.start > trig.start_char else 1.5),
+        )
         figures.amount, figures.currency = best.value, best.currency
     if cand.deal_type in {"acquisition", "investment", "merger"}:
         stakes = []
@@ -197,7 +223,9 @@ def sentence_figures(doc: Doc, cand: Candidate) -> Figures:
             after = text[p.end : p.end + 20].lower()
             if _NOT_STAKE.search(before) or not 0 < p.value <= 100:
                 continue
-            if after.lstrip().startswith(("dei dipendenti", "del personale", "in più", "in meno", "rispetto")):
+            if after.lstrip().startswith(
+                ("dei dipendenti", "del personale", "in più", "in meno", "rispetto")
+            ):
                 continue
             stakes.append(p)
         if stakes:
@@ -214,7 +242,26 @@ def _key(name: str | None) -> tuple[str, ...]:
 
 
 _LEGAL_WORDS = frozenset(
-    ["spa", "srl", "inc", "ltd", "llc", "plc", "ag", "sa", "nv", "gmbh", "corp", "group", "gruppo", "holding", "sgr", "the", "il", "la"]
+    [
+        "spa",
+        "srl",
+        "inc",
+        "ltd",
+        "llc",
+        "plc",
+        "ag",
+        "sa",
+        "nv",
+        "gmbh",
+        "corp",
+        "group",
+        "gruppo",
+        "holding",
+        "sgr",
+        "the",
+        "il",
+        "la",
+    ]
 )
 
 
@@ -247,8 +294,10 @@ def select_news(doc: Doc, drafts: list[Draft]) -> list[Draft]:
             d.news = True
         elif d.cand.sent_index <= LEAD_SENTENCES and not d.past:
             if title_drafts:
-                d.news = any(same_company(d.target, t.target) and _compatible(d.deal_type, t.deal_type)
-                             for t in title_drafts)
+                d.news = any(
+                    same_company(d.target, t.target) and _compatible(d.deal_type, t.deal_type)
+                    for t in title_drafts
+                )
             elif title_names:
                 d.news = about_title(d)
             else:
@@ -260,8 +309,11 @@ def select_news(doc: Doc, drafts: list[Draft]) -> list[Draft]:
     news = news[:MAX_NEWS_EVENTS]
     kept = {id(d) for d in news}
     background = [d for d in drafts if id(d) not in kept and not any(d in n.merged for n in news)]
-    background = [d for d in background if not any(same_company(d.target, n.target) and
-                                                    _compatible(d.deal_type, n.deal_type) for n in news)]
+    background = [
+        d
+        for d in background
+        if not any(same_company(d.target, n.target) and _compatible(d.deal_type, n.deal_type) for n in news)
+    ]
     return news + _merge_background(background)
 
 
@@ -269,8 +321,10 @@ def _merge(drafts: list[Draft]) -> list[Draft]:
     """One event per (target, compatible type): a round told investor by investor becomes one round."""
     out: list[Draft] = []
     for d in sorted(drafts, key=lambda d: (not d.cand.in_title, d.cand.sent_index)):
-        host = next((o for o in out if same_company(o.target, d.target) and _compatible(o.deal_type, d.deal_type)),
-                    None)
+        host = next(
+            (o for o in out if same_company(o.target, d.target) and _compatible(o.deal_type, d.deal_type)),
+            None,
+        )
         if host is None:
             out.append(d)
             continue
@@ -285,12 +339,22 @@ def _absorb(host: Draft, other: Draft) -> None:
         if host.acquirer and host.acquirer not in host.parties:
             host.parties.append(host.acquirer)
         host.acquirer = other.acquirer
-    elif host.deal_type == "funding_round" and other.deal_type == "investment" or (
-        host.deal_type == other.deal_type == "investment"
-        and host.acquirer and other.acquirer and not same_company(host.acquirer, other.acquirer)
+    elif (
+        host.deal_type == "funding_round"
+        and other.deal_type == "investment"
+        or (
+            host.deal_type == other.deal_type == "investment"
+            and host.acquirer
+            and other.acquirer
+            and not same_company(host.acquirer, other.acquirer)
+        )
     ):
         host.deal_type = "funding_round"
-        if host.acquirer and not same_company(host.acquirer, other.acquirer) and other.deal_type == "investment":
+        if (
+            host.acquirer
+            and not same_company(host.acquirer, other.acquirer)
+            and other.deal_type == "investment"
+        ):
             host.acquirer = None
     host.parties = _unique(host.parties + other.parties)
     if host.acquirer is None and other.acquirer and host.deal_type != "funding_round":
@@ -362,7 +426,7 @@ def to_event(doc: Doc, d: Draft) -> DealEvent:
 
 
 def _same_figure_currency(doc: Doc, value: float | None) -> str | None:
-    """The currency stated elsewhere for the same figure ("7,3 milioni" in the title, "di euro" in the body)."""
+    """The currency stated elsewhere for the same figure ("7,3 milioni" here, "7,3 milioni di euro" there)."""
     if value is None:
         return None
     for a in doc._.dr_amounts:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import spacy_lookups_data
 
-DATA = Path(__file__).resolve().parent / "data"
+DATA = Path(__file__).resolve().parent / "wordlists"
 _LOOKUPS = Path(spacy_lookups_data.__file__).resolve().parent / "data"
 
 
@@ -70,22 +70,151 @@ def common_caps() -> frozenset[str]:
 
 # Legal forms and generic tails stripped from names on output ("Abaco3 S.p.A." -> "Abaco3").
 LEGAL_FORMS = frozenset(
-    ["spa", "s.p.a.", "s.p.a", "srl", "s.r.l.", "s.r.l", "inc", "inc.", "ltd", "ltd.", "llc", "plc", "ag", "sa", "nv", "bv", "gmbh", "corp", "corp.", "sgr"]
+    [
+        "spa",
+        "s.p.a.",
+        "s.p.a",
+        "srl",
+        "s.r.l.",
+        "s.r.l",
+        "inc",
+        "inc.",
+        "ltd",
+        "ltd.",
+        "llc",
+        "plc",
+        "ag",
+        "sa",
+        "nv",
+        "bv",
+        "gmbh",
+        "corp",
+        "corp.",
+        "sgr",
+    ]
 )
 
 # Words that end an organisation name and vouch for it ("R301 Capital", "Tim Ventures").
 ORG_SUFFIXES = frozenset(
-    ["spa", "s.p.a.", "srl", "s.r.l.", "inc", "inc.", "ltd", "llc", "plc", "ag", "gmbh", "corp", "sgr", "ventures", "venture", "capital", "partners", "bank", "banca", "group", "holding", "holdings", "technologies", "technology", "tech", "labs", "lab", "systems", "fund", "investments", "investment", "software", "solutions", "networks", "robotics", "energy", "pharma", "airlines", "motors", "industries", "sim"]
+    [
+        "spa",
+        "s.p.a.",
+        "srl",
+        "s.r.l.",
+        "inc",
+        "inc.",
+        "ltd",
+        "llc",
+        "plc",
+        "ag",
+        "gmbh",
+        "corp",
+        "sgr",
+        "ventures",
+        "venture",
+        "capital",
+        "partners",
+        "bank",
+        "banca",
+        "group",
+        "holding",
+        "holdings",
+        "technologies",
+        "technology",
+        "tech",
+        "labs",
+        "lab",
+        "systems",
+        "fund",
+        "investments",
+        "investment",
+        "software",
+        "solutions",
+        "networks",
+        "robotics",
+        "energy",
+        "pharma",
+        "airlines",
+        "motors",
+        "industries",
+        "sim",
+    ]
 )
 
 # Words in front of a name that say it is an organisation ("la startup Yogitech", "il fondo Impulse").
 ORG_CUES = frozenset(
-    ["startup", "start-up", "scaleup", "società", "azienda", "gruppo", "fondo", "fondi", "banca", "colosso", "piattaforma", "fintech", "insurtech", "proptech", "app", "operatore", "compagnia", "big", "holding", "investitore", "investitori", "venture", "marchio", "brand", "produttore", "big-tech", "unicorno", "società-veicolo", "veicolo", "spac", "editore", "emittente"]
+    [
+        "startup",
+        "start-up",
+        "scaleup",
+        "società",
+        "azienda",
+        "gruppo",
+        "fondo",
+        "fondi",
+        "banca",
+        "colosso",
+        "piattaforma",
+        "fintech",
+        "insurtech",
+        "proptech",
+        "app",
+        "operatore",
+        "compagnia",
+        "big",
+        "holding",
+        "investitore",
+        "investitori",
+        "venture",
+        "marchio",
+        "brand",
+        "produttore",
+        "big-tech",
+        "unicorno",
+        "società-veicolo",
+        "veicolo",
+        "spac",
+        "editore",
+        "emittente",
+    ]
 )
 
 # Words in front of a name that say it is a person ("il ceo Luca Ferrari").
 PERSON_CUES = frozenset(
-    ["ceo", "cto", "cfo", "ad", "fondatore", "fondatrice", "cofondatore", "cofondatrice", "co-fondatore", "co-founder", "founder", "presidente", "presidentessa", "amministratore", "direttore", "manager", "imprenditore", "imprenditrice", "avvocato", "dottor", "dott.", "ing.", "signor", "sindaco", "ministro", "ministra", "professore", "analista", "economista", "portavoce", "deputato", "senatore"]
+    [
+        "ceo",
+        "cto",
+        "cfo",
+        "ad",
+        "fondatore",
+        "fondatrice",
+        "cofondatore",
+        "cofondatrice",
+        "co-fondatore",
+        "co-founder",
+        "founder",
+        "presidente",
+        "presidentessa",
+        "amministratore",
+        "direttore",
+        "manager",
+        "imprenditore",
+        "imprenditrice",
+        "avvocato",
+        "dottor",
+        "dott.",
+        "ing.",
+        "signor",
+        "sindaco",
+        "ministro",
+        "ministra",
+        "professore",
+        "analista",
+        "economista",
+        "portavoce",
+        "deputato",
+        "senatore",
+    ]
 )
 
 # Verbs and nouns that present a news source, not a party ("secondo Reuters", "riporta Bloomberg").

@@ -20,7 +20,40 @@ CONNECTORS = frozenset({"di", "de", "del", "della", "dei", "&", "and", "of", "vo
 _LEGAL_TOKENS = {"S.p": (".", "A."), "S.r": (".", "l.")}
 _OPENERS = frozenset({'"', "“", "«", "'", "(", ":", "-", "–", "—", "‘", "|"})
 _PREPOSITIONS = frozenset(
-    ["di", "del", "della", "dello", "dei", "degli", "delle", "da", "dal", "dalla", "dallo", "dai", "dagli", "in", "nel", "nella", "nello", "nei", "negli", "a", "al", "alla", "allo", "ai", "agli", "con", "per", "su", "sul", "sulla", "tra", "fra"]
+    [
+        "di",
+        "del",
+        "della",
+        "dello",
+        "dei",
+        "degli",
+        "delle",
+        "da",
+        "dal",
+        "dalla",
+        "dallo",
+        "dai",
+        "dagli",
+        "in",
+        "nel",
+        "nella",
+        "nello",
+        "nei",
+        "negli",
+        "a",
+        "al",
+        "alla",
+        "allo",
+        "ai",
+        "agli",
+        "con",
+        "per",
+        "su",
+        "sul",
+        "sulla",
+        "tra",
+        "fra",
+    ]
 )
 
 
@@ -137,7 +170,9 @@ class OrgFinder:
             if doc[k].lower_ in CONNECTORS and lx.fold(doc[k + 1 : end].text) in lx.places():
                 end = k
                 break
-        while end > start and (doc[end - 1].lower_ in CONNECTORS or lx.fold(doc[end - 1].text) in self.rejected):
+        while end > start and (
+            doc[end - 1].lower_ in CONNECTORS or lx.fold(doc[end - 1].text) in self.rejected
+        ):
             if end - start == 1:
                 break
             end -= 1
@@ -191,7 +226,9 @@ def clean_name(span: Span) -> str:
     if span.label_ == "ORG_KNOWN" and span.id_:
         return span.id_
     text = span.text
-    text = re.sub(r"[\s,]+(S\.p\.A\.?|S\.r\.l\.?|SpA|Spa|Srl|Inc\.?|Ltd\.?|LLC|Plc|AG|GmbH|Corp\.?)$", "", text)
+    text = re.sub(
+        r"[\s,]+(S\.p\.A\.?|S\.r\.l\.?|SpA|Spa|Srl|Inc\.?|Ltd\.?|LLC|Plc|AG|GmbH|Corp\.?)$", "", text
+    )
     return text.strip(" ,.")
 
 

@@ -31,7 +31,7 @@ if not Doc.has_extension("deal_events"):
 
 
 class Breaks:
-    """Sentence starts the punctuation-based sentencizer cannot see: after the title and at paragraph breaks."""
+    """Sentence starts the punctuation sentencizer cannot see: after the title and at paragraph breaks."""
 
     def __init__(self, nlp: Language, name: str):
         self.name = name
@@ -89,7 +89,9 @@ def _ruler_patterns(known_companies: Iterable[str], aliases: dict[str, list[str]
     return patterns
 
 
-def load_pipeline(settings: ExtractionSettings | None = None, known_companies: Iterable[str] = ()) -> Language:
+def load_pipeline(
+    settings: ExtractionSettings | None = None, known_companies: Iterable[str] = ()
+) -> Language:
     """Build and initialise the pipeline (about a second: the lemma tables load); callers cache it."""
     settings = settings or ExtractionSettings()
     if settings.model == "blank":
@@ -149,7 +151,9 @@ def extract_deals(
     return [list(doc._.deal_events or []) for doc in nlp.pipe(made, batch_size=batch_size)]
 
 
-def extract_jsonl(input_path: str | Path, output_path: str | Path, nlp: Language | None = None) -> dict[str, int]:
+def extract_jsonl(
+    input_path: str | Path, output_path: str | Path, nlp: Language | None = None
+) -> dict[str, int]:
     """`dealradar extract-deals`: one output line per input line; a bad line gets "events": [] and "error"."""
     nlp = nlp or default_pipeline()
     stats = {"articles": 0, "events": 0, "errors": 0}

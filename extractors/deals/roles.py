@@ -20,7 +20,44 @@ from spacy.tokens import Doc, Span
 from .orgs import clean_name
 
 PREPOSITIONS = frozenset(
-    ["di", "del", "della", "dello", "dell'", "dei", "degli", "delle", "da", "dal", "dalla", "dallo", "dall'", "dai", "dagli", "in", "nel", "nella", "nello", "nell'", "nei", "negli", "a", "al", "alla", "allo", "all'", "ai", "agli", "con", "per", "su", "sul", "sulla", "tra", "fra"]
+    [
+        "di",
+        "del",
+        "della",
+        "dello",
+        "dell'",
+        "dei",
+        "degli",
+        "delle",
+        "da",
+        "dal",
+        "dalla",
+        "dallo",
+        "dall'",
+        "dai",
+        "dagli",
+        "in",
+        "nel",
+        "nella",
+        "nello",
+        "nell'",
+        "nei",
+        "negli",
+        "a",
+        "al",
+        "alla",
+        "allo",
+        "all'",
+        "ai",
+        "agli",
+        "con",
+        "per",
+        "su",
+        "sul",
+        "sulla",
+        "tra",
+        "fra",
+    ]
 )
 _DA = frozenset({"da", "dal", "dalla", "dallo", "dall'", "dai", "dagli"})
 _DI = frozenset({"di", "del", "della", "dello", "dell'", "dei", "degli", "delle", "d'"})
@@ -30,11 +67,17 @@ _PER = frozenset({"per"})
 _HOLDING_VERBS = frozenset({"detenere", "possedere", "controllare", "mantenere", "cedere", "vendere"})
 _MARKET_WORDS = re.compile(
     r"\b(borsa|piazza affari|nasdaq|nyse|euronext|listino|mercato azionario|ipo|matricol|aim|egm|miv|"
-    r"wall street|negoziazioni|collocamento|stock exchange)", re.I
+    r"wall street|negoziazioni|collocamento|stock exchange)",
+    re.I,
 )
-_PRICE_MOVE = re.compile(r"(rialzo|ribasso|calo|crescita|aumento|salita|discesa|crollo|balzo)\s+(della|delle)\s*$", re.I)
-_NEGATION = re.compile(r"\b(non|né|nessun[ao]?|smentit\w*|smentisc\w*|esclud\w*|esclus\w*|rinunci\w*|nega|negato|"
-                       r"fallit\w*|salta\w*|naufragat\w*|ritirat\w*)\b", re.I)
+_PRICE_MOVE = re.compile(
+    r"(rialzo|ribasso|calo|crescita|aumento|salita|discesa|crollo|balzo)\s+(della|delle)\s*$", re.I
+)
+_NEGATION = re.compile(
+    r"\b(non|né|nessun[ao]?|smentit\w*|smentisc\w*|esclud\w*|esclus\w*|rinunci\w*|nega|negato|"
+    r"fallit\w*|salta\w*|naufragat\w*|ritirat\w*)\b",
+    re.I,
+)
 
 
 @dataclass
@@ -81,7 +124,9 @@ class SentenceView:
                 break
         return None
 
-    def org_after_word(self, words: frozenset[str], start: int, end: int | None = None, gap: int = 4) -> Span | None:
+    def org_after_word(
+        self, words: frozenset[str], start: int, end: int | None = None, gap: int = 4
+    ) -> Span | None:
         end = self.sent.end if end is None else end
         for tok in self.doc[start:end]:
             if tok.lower_ in words:
@@ -159,7 +204,7 @@ def _negated(trig: Span, view: SentenceView) -> bool:
 
 
 def _is_statistic(trig: Span, view: SentenceView) -> bool:
-    """"26 IPO nel 2022", "otto debutti", "numerose acquisizioni": a count, not a deal."""
+    """ "26 IPO nel 2022", "otto debutti", "numerose acquisizioni": a count, not a deal."""
     doc = view.doc
     i = trig.start - 1
     while i >= view.sent.start and doc[i].lower_ in {"nuove", "nuovi", "grandi", "piccole", "principali"}:
@@ -167,8 +212,22 @@ def _is_statistic(trig: Span, view: SentenceView) -> bool:
     if i < view.sent.start:
         return False
     prev = doc[i]
-    return prev.like_num or prev.lower_ in {"numerose", "numerosi", "molte", "molti", "tante", "tanti", "poche",
-                                            "pochi", "diverse", "diversi", "varie", "vari", "alcune", "alcuni"}
+    return prev.like_num or prev.lower_ in {
+        "numerose",
+        "numerosi",
+        "molte",
+        "molti",
+        "tante",
+        "tanti",
+        "poche",
+        "pochi",
+        "diverse",
+        "diversi",
+        "varie",
+        "vari",
+        "alcune",
+        "alcuni",
+    }
 
 
 def _acquisition(trig, view: SentenceView, word, lemma):
@@ -180,7 +239,12 @@ def _acquisition(trig, view: SentenceView, word, lemma):
         return "acquisition", view.subject_before(trig.start, exclude=target), target, []
     if lemma in {"acquisire", "acquistare", "rilevare", "comprare"} or word.startswith(("prend", "pass")):
         if word.startswith("pass"):  # "Y passa nelle mani di X"
-            return "acquisition", view.org_after_word(_DI, trig.end, gap=3), view.subject_before(trig.start), []
+            return (
+                "acquisition",
+                view.org_after_word(_DI, trig.end, gap=3),
+                view.subject_before(trig.start),
+                [],
+            )
         if _is_passive(doc, trig, view):
             acquirer = view.org_after_word(_DA, trig.end, trig.end + 6)
             target = view.subject_before(trig.start)
@@ -325,8 +389,11 @@ def _merger(trig, view: SentenceView, word, lemma):
             return None
         return "merger", absorber, absorbed, []
     # the incorporation trigger of the same sentence, when present, says who absorbs whom
-    if any(t.text.lower().startswith("incorpor") for t in doc.spans["deal_trigger"]
-           if view.sent.start <= t.start < view.sent.end and t.start != trig.start):
+    if any(
+        t.text.lower().startswith("incorpor")
+        for t in doc.spans["deal_trigger"]
+        if view.sent.start <= t.start < view.sent.end and t.start != trig.start
+    ):
         return None
     tra = view.org_after_word(frozenset({"tra", "fra"}), trig.end, trig.end + 3)
     if tra is not None:

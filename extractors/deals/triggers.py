@@ -32,7 +32,12 @@ PATTERNS: dict[str, list[list[dict]]] = {
         [{"LOWER": {"IN": ["offerta", "offerte", "scalata"]}}],
         *_lowers("acquisizione", "acquisizioni", "opa", "ops", "takeover", "acquisto"),
         [{"LEMMA": "prendere"}, {"LOWER": {"IN": ["il", "l'"]}, "OP": "?"}, {"LOWER": "controllo"}],
-        [{"LOWER": "offerta"}, {"LOWER": "pubblica"}, {"LOWER": "di"}, {"LOWER": {"IN": ["acquisto", "scambio"]}}],
+        [
+            {"LOWER": "offerta"},
+            {"LOWER": "pubblica"},
+            {"LOWER": "di"},
+            {"LOWER": {"IN": ["acquisto", "scambio"]}},
+        ],
         [{"LEMMA": "passare"}, {"LOWER": "nelle"}, {"LOWER": "mani"}],
     ],
     "investment": [
@@ -62,7 +67,11 @@ PATTERNS: dict[str, list[list[dict]]] = {
     "ipo": [
         *_lowers("ipo", "quotazione", "matricola", "quotarsi"),
         [{"LEMMA": {"IN": ["debutto", "debuttare", "sbarco", "sbarcare", "approdo", "approdare"]}}],
-        [{"LOWER": {"IN": ["ammessa", "ammesse", "ammesso", "ammessi"]}}, {"LOWER": "alle"}, {"LOWER": "negoziazioni"}],
+        [
+            {"LOWER": {"IN": ["ammessa", "ammesse", "ammesso", "ammessi"]}},
+            {"LOWER": "alle"},
+            {"LOWER": "negoziazioni"},
+        ],
     ],
 }
 
@@ -92,7 +101,7 @@ def make_trigger_finder(nlp: Language, name: str) -> TriggerFinder:
 
 
 class LemmaCase:
-    """The lookup lemmatizer is case-sensitive: give sentence-initial "Acquisisce" the lemma of "acquisisce"."""
+    """The lookup lemmatizer is case-sensitive: sentence-initial "Acquisisce" gets the lemma of "acquisisce"."""
 
     def __init__(self, nlp: Language, name: str):
         self.name = name
