@@ -1,0 +1,441 @@
+"""Alerts end to end on real parts: a DuckDB warehouse filled by the real load + clustering code, the outbox,
+and messages delivered by apprise to a real SMTP server (aiosmtpd) and a real HTTP webhook on loopback."""
+
+from __future__ import annotations
+
+import base64
+import email
+import json
+import logging
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from email import policy
+from email.message import EmailMessage
+from http.server import BaseHTTPRequestHandler
+from pathlib import Path
+
+import pytest
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult
+from support.server import LoopbackServer, Response
+
+from alerts.outbox import enqueue_alerts, outbox_table, pending, utcnow
+from alerts.send import ALERT_ID_HEADER, send_pending, send_test
+from alerts.settings import AlertsSettings
+from extractors.models import Article, DealEvent
+from warehouse.cluster import cluster_new_events
+from warehouse.db import open_warehouse
+from warehouse.load import start_run, store_articles
+
+FIXTURE = Path(__file__).resolve().parent / "fixtures" / "alerts" / "mentions.json"
+ROOT = Path(__file__).resolve().parents[1]
+
+
+# --- receivers --------------------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class MailBox:
+    def __init__(self) -> None:
+        self.messages: list[EmailMessage] = []
+        self.logins: list[tuple[bytes, bytes]] = []
+
+    async def handle_DATA(self, server, session, envelope) -> str:  # noqa: N802 (aiosmtpd's hook name)
+        self.messages.append(email.message_from_bytes(envelope.original_content, policy=policy.default))
+        return "250 OK"
+
+    def authenticate(self, server, session, envelope, mechanism, auth_data) -> AuthResult:
+        self.logins.append((auth_data.login, auth_data.password))
+        return AuthResult(success=auth_data.password == self.password)
+
+    password: bytes | None = None
+
+
+@pytest.fixture
+def mailbox() -> Iterator[tuple[MailBox, int]]:
+    box = MailBox()
+    port = free_port()
+    controller = Controller(box, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield box, port
+    finally:
+        controller.stop()
+
+
+def mail_url(port: int, extra: str = "") -> str:
+    # Plain SMTP to a local server: mailto:// (not mailtos://) means no TLS; smtp= and port= name the server.
+    return f"mailto://example.org?smtp=127.0.0.1&port={port}&from=radar@example.org&to=analyst@example.org{extra}"
+
+
+def html_part(message: EmailMessage) -> str:
+    return message.get_body(preferencelist=("html",)).get_content()
+
+
+class Webhook:
+    """A JSON webhook receiver: records (headers, parsed body) of every POST to /hook."""
+
+    def __init__(self, port: int = 0, status: int = 200) -> None:
+        self.calls: list[tuple[dict[str, str], dict]] = []
+        self.status = status
+        self.server = LoopbackServer({"/hook": self._record}, port=port)
+
+    def _record(self, request: BaseHTTPRequestHandler) -> Response:
+        body = request.rfile.read(int(request.headers.get("Content-Length", "0")))
+        self.calls.append((dict(request.headers.items()), json.loads(body)))
+        return Response(self.status, b"ok", {"Content-Type": "text/plain"})
+
+    def url(self, query: str = "") -> str:
+        return f"json://127.0.0.1:{self.server.port}/hook{query}"
+
+    def __enter__(self) -> Webhook:
+        self.server.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.__exit__(*exc)
+
+
+@pytest.fixture
+def webhook() -> Iterator[Webhook]:
+    with Webhook() as hook:
+        yield hook
+
+
+# --- a warehouse filled through the real load and clustering ----------------------------------------------
+
+
+@pytest.fixture
+def con(tmp_path: Path):
+    connection = open_warehouse(tmp_path / "w.duckdb")
+    yield connection
+    connection.close()
+
+
+def _articles(keys: list[str], overrides: dict[str, dict] | None = None):
+    data = {a["key"]: a for a in json.loads(FIXTURE.read_text(encoding="utf-8"))["articles"]}
+    articles, events = [], {}
+    for key in keys:
+        item = data[key]
+        published = datetime.fromisoformat(item["published"])
+        articles.append(
+            Article(
+                url=item["url"],
+                final_url=item["url"],
+                site=item["site"],
+                feed_name="test",
+                feed_url=None,
+                title=item["title"],
+                author=None,
+                published=published,
+                text=item["title"],
+                language="it",
+                extraction="page",
+                fetched_at=published,
+            )
+        )
+        events[item["url"]] = [DealEvent(**{**e, **(overrides or {}).get(key, {})}) for e in item["events"]]
+    return articles, events
+
+
+def night(con, keys: list[str], overrides: dict[str, dict] | None = None) -> str:
+    """One run's worth of storing and clustering, as the nightly flow does before alerting."""
+    run_id = start_run(con, "test")
+    articles, events = _articles(keys, overrides)
+    store_articles(con, run_id, articles, events, "test-1")
+    cluster_new_events(con, run_id)
+    return run_id
+
+
+def alerts_of_run(con, settings: AlertsSettings, run_id: str, now: datetime | None = None) -> dict[str, int]:
+    enqueue_alerts(con, settings, run_id)
+    return send_pending(con, settings, now=now)
+
+
+def outbox_dump(con) -> str:
+    return json.dumps(con.execute("SELECT * FROM alert_outbox").fetchall(), default=str) + json.dumps(
+        con.execute("SELECT * FROM alert_outbox_deals").fetchall(), default=str
+    )
+
+
+# --- tests ------------------------------------------------------------------------------------------------
+
+
+def test_instant_alert_reaches_mail_and_webhook_with_the_deal(con, mailbox, webhook):
+    box, port = mailbox
+    settings = AlertsSettings(urls=[mail_url(port), webhook.url()])
+    run = night(con, ["round"])
+
+    assert alerts_of_run(con, settings, run) == {"sent": 2, "failed": 0, "deferred": 0}
+
+    [mail] = box.messages
+    assert "Alfa Ventures → Pagamenti Lampo" in mail["Subject"]
+    html = html_part(mail)
+    facts = [
+        "funding round", "Alfa Ventures", "Pagamenti Lampo", "30 million USD", "about 2", "completed",
+        'href="https://startupitalia.eu/pagamenti-lampo-round-30-milioni"',
+        "Pagamenti Lampo ha chiuso un round da 30 milioni di dollari", "1 (1 mentions)",
+    ]  # fmt: skip
+    for fact in facts:
+        assert fact in html
+    [(headers, payload)] = webhook.calls
+    assert "Pagamenti Lampo ha chiuso un round" in payload["message"]
+    assert payload["title"] == mail["Subject"]
+    assert outbox_table(con)[1] == []  # nothing left to send
+    sent = con.execute("SELECT alert_id FROM alert_outbox WHERE status = 'sent'").fetchall()
+    sent_ids = {r[0] for r in sent}
+    assert headers[ALERT_ID_HEADER] in sent_ids
+    assert mail[ALERT_ID_HEADER] in sent_ids
+
+
+def test_a_deal_in_five_articles_alerts_once(con, webhook):
+    settings = AlertsSettings(urls=[webhook.url()])
+    first = night(con, ["zeta-1", "zeta-2", "zeta-3"])
+    assert alerts_of_run(con, settings, first)["sent"] == 1
+    second = night(con, ["zeta-4", "zeta-5"])  # same deal, same status and amount: more sources only
+    assert alerts_of_run(con, settings, second) == {"sent": 0, "failed": 0, "deferred": 0}
+    assert alerts_of_run(con, settings, second)["sent"] == 0  # the same run again adds nothing
+
+    assert len(webhook.calls) == 1
+    assert con.execute("SELECT n_mentions, n_sources FROM deals").fetchall() == [(5, 3)]
+
+
+def test_status_change_is_one_update_saying_what_changed(con, webhook):
+    settings = AlertsSettings(urls=[webhook.url()])
+    alerts_of_run(con, settings, night(con, ["zeta-1", "zeta-2"]))
+    closing = night(con, ["zeta-closed"])
+    assert alerts_of_run(con, settings, closing)["sent"] == 1
+    alerts_of_run(con, settings, night(con, ["zeta-3"]))  # a late rumour article changes nothing
+
+    assert len(webhook.calls) == 2
+    update = webhook.calls[1][1]
+    assert update["title"].startswith("[dealradar] Deal update")
+    assert "status: rumor -> completed" in update["message"]
+    assert "ha completato l'acquisizione" in update["message"]
+    kinds = con.execute("SELECT kind FROM alert_outbox ORDER BY created_at").fetchall()
+    assert kinds == [("new",), ("update",)]
+
+
+def test_updates_off_means_one_message_per_deal(con, webhook):
+    settings = AlertsSettings(rules=[{"name": "once", "channels": [webhook.url()], "updates": False}])
+    alerts_of_run(con, settings, night(con, ["zeta-1"]))
+    alerts_of_run(con, settings, night(con, ["zeta-closed"]))
+    assert len(webhook.calls) == 1
+
+
+def test_digest_lists_every_matching_deal_of_the_run_in_one_message(con, mailbox):
+    box, port = mailbox
+    settings = AlertsSettings(rules=[{"name": "sera", "mode": "digest", "channels": [mail_url(port)]}])
+    run = night(con, ["zeta-1", "intesa", "round", "profile"])
+
+    assert alerts_of_run(con, settings, run)["sent"] == 1
+    assert enqueue_alerts(con, settings, run) == 0
+
+    [mail] = box.messages
+    assert "Digest sera: 3 deals, 3 new" in mail["Subject"]
+    html = html_part(mail)
+    for name in ["Contabile Cloud", "Nuvola Quantistica", "Pagamenti Lampo"]:
+        assert name in html
+    assert "Ferro Digitale" not in html  # a background mention never alerts
+
+
+def test_watchlist_alias_matches_accent_and_case_insensitively(con, webhook):
+    rule = {"name": "banche", "channels": [webhook.url()],
+            "watchlist": [{"name": "Intesa Sanpaolo", "aliases": ["Banca Intesa"]}]}  # fmt: skip
+    settings = AlertsSettings(rules=[rule])
+    assert alerts_of_run(con, settings, night(con, ["intesa", "round", "zeta-1"]))["sent"] == 1
+
+    [(_, payload)] = webhook.calls
+    assert "Nuvola Quantistica" in payload["message"]
+    assert "Watchlist: Intesa Sanpaolo" in payload["message"]
+
+
+def test_filters_on_amount_stake_status_and_site(con, webhook):
+    rules = [
+        {"name": "big", "channels": [webhook.url("?:rule=big")], "min_amount_eur": 40_000_000},
+        {"name": "stake", "channels": [webhook.url("?:rule=stake")], "min_stake_pct": 50},
+        {"name": "done", "channels": [webhook.url("?:rule=done")], "statuses": ["completed"]},
+        {"name": "eco", "channels": [webhook.url("?:rule=eco")], "sites": ["www.economyup.it"]},
+        {"name": "rounds", "channels": [webhook.url("?:rule=rounds")], "deal_types": ["funding_round"]},
+    ]
+    settings = AlertsSettings(rules=rules)
+    alerts_of_run(con, settings, night(con, ["zeta-1", "intesa", "round"]))
+
+    got = sorted((p["rule"], p["message"].split("\n")[0]) for _, p in webhook.calls)
+    assert got == [
+        ("big", "New deal: acquisition: Zeta Software S.p.A. → Contabile Cloud S.r.l."),
+        ("done", "New deal: funding round: Alfa Ventures → Pagamenti Lampo"),
+        ("eco", "New deal: investment: BANCA INTÉSA → Nuvola Quantistica S.p.A."),
+        ("rounds", "New deal: funding round: Alfa Ventures → Pagamenti Lampo"),
+        ("stake", "New deal: acquisition: Zeta Software S.p.A. → Contabile Cloud S.r.l."),
+    ]
+
+
+def test_receiver_down_gets_the_message_on_the_next_run_once(con):
+    port = free_port()  # nothing listens there on the first run
+    settings = AlertsSettings(urls=[f"json://127.0.0.1:{port}/hook"], retry_backoff_s=600)
+    t0 = utcnow() + timedelta(seconds=1)
+    run = night(con, ["intesa"])
+
+    assert alerts_of_run(con, settings, run, now=t0) == {"sent": 0, "failed": 1, "deferred": 1}
+    [row] = pending(con)
+    assert (row["status"], row["attempts"]) == ("pending", 1)
+    assert row["next_attempt_at"] == t0 + timedelta(seconds=600)
+    assert "127.0.0.1" in row["last_error"]
+
+    with Webhook(port=port) as hook:
+        assert send_pending(con, settings, now=t0 + timedelta(seconds=60)) == {
+            "sent": 0, "failed": 0, "deferred": 1,
+        }  # fmt: skip  # still backing off
+        assert send_pending(con, settings, now=t0 + timedelta(days=1))["sent"] == 1
+        assert send_pending(con, settings, now=t0 + timedelta(days=2))["sent"] == 0
+        alerts_of_run(con, settings, run, now=t0 + timedelta(days=3))
+    assert len(hook.calls) == 1
+    assert pending(con) == []
+
+
+def test_after_max_attempts_a_message_is_parked_but_still_listed(con):
+    down = f"json://127.0.0.1:{free_port()}/hook"
+    settings = AlertsSettings(urls=[down], max_attempts=2, retry_backoff_s=1)
+    t0 = utcnow() + timedelta(seconds=1)
+    alerts_of_run(con, settings, night(con, ["round"]), now=t0)
+    send_pending(con, settings, now=t0 + timedelta(hours=1))
+    assert send_pending(con, settings, now=t0 + timedelta(days=1)) == {"sent": 0, "failed": 0, "deferred": 0}
+
+    columns, rows = outbox_table(con)
+    [row] = [dict(zip(columns, r, strict=True)) for r in rows]
+    assert (row["status"], row["attempts"], row["channel"]) == ("failed", 2, "json #1")
+
+
+def test_hostile_company_name_arrives_escaped_and_trimmed(con, mailbox, webhook):
+    box, port = mailbox
+    hostile = "<script>alert('x')</script> [x](http://evil.example) " + "Z" * 10_000
+    settings = AlertsSettings(urls=[mail_url(port), webhook.url("?format=markdown")])
+    run = night(con, ["round"], {"round": {"acquirer": hostile, "parties": [hostile]}})
+    alerts_of_run(con, settings, run)
+
+    html = html_part(box.messages[0])
+    assert "<script>" not in html and "&lt;script&gt;" in html
+    assert 'href="http://evil' not in html
+    assert "Z" * 200 not in html and "Z" * 60 + "…" in html
+    markdown = webhook.calls[0][1]["message"]
+    assert "[x](http" not in markdown and r"\[x\]\(http:" in markdown
+    assert "<script>" not in markdown
+    assert max(len(line) for line in markdown.splitlines()) < 1000
+    assert "<script>" not in box.messages[0]["Subject"]
+
+
+def test_secrets_from_env_reach_receivers_but_never_the_outbox_or_logs(con, monkeypatch, caplog):
+    caplog.set_level(logging.DEBUG)
+    smtp_secret, hook_secret = "smtp-Pa55word-7f3c", "hook-T0ken-91ab"
+    monkeypatch.setenv("DR_SMTP_PASS", smtp_secret)
+    monkeypatch.setenv("DR_HOOK_TOKEN", hook_secret)
+    box, port = MailBox(), free_port()
+    box.password = smtp_secret.encode()
+    controller = Controller(box, hostname="127.0.0.1", port=port, authenticator=box.authenticate,
+                            auth_require_tls=False)  # fmt: skip
+    controller.start()
+    try:
+        with Webhook() as hook:
+            mail = (f"mailto://radar:${{DR_SMTP_PASS}}@example.org?smtp=127.0.0.1&port={port}"
+                    "&from=radar@example.org&to=analyst@example.org")  # fmt: skip
+            settings = AlertsSettings(urls=[mail, hook.url("?+X-Token=${DR_HOOK_TOKEN}")])
+            assert alerts_of_run(con, settings, night(con, ["round"]))["sent"] == 2
+    finally:
+        controller.stop()
+
+    assert box.logins == [(b"radar", smtp_secret.encode())] and len(box.messages) == 1
+    assert hook.calls[0][0]["X-Token"] == hook_secret
+    stored = outbox_dump(con)
+    ours = "\n".join(r.getMessage() for r in caplog.records if not r.name.startswith("mail.log"))
+    for secret in (smtp_secret, hook_secret):
+        assert secret not in stored
+        assert secret not in ours
+        assert base64.b64encode(secret.encode()).decode() not in ours
+    assert "${DR_HOOK_TOKEN}" not in stored  # not even the channel URL itself is stored
+
+
+def test_missing_secret_is_a_clear_error_on_the_row(con, monkeypatch, webhook):
+    monkeypatch.delenv("DR_NOT_SET", raising=False)
+    settings = AlertsSettings(urls=[webhook.url("?+X-Token=${DR_NOT_SET}")])
+    assert alerts_of_run(con, settings, night(con, ["round"]))["failed"] == 1
+    [row] = pending(con)
+    assert row["last_error"] == "environment variable(s) not set: DR_NOT_SET"
+    assert webhook.calls == []
+
+
+def test_cooldown_holds_an_update_back_then_sends_it(con, webhook):
+    settings = AlertsSettings(rules=[{"name": "calm", "channels": [webhook.url()], "cooldown_hours": 24}])
+    t0 = utcnow()
+    alerts_of_run(con, settings, night(con, ["zeta-1"]))
+    assert alerts_of_run(con, settings, night(con, ["zeta-closed"]))["deferred"] == 1
+    assert len(webhook.calls) == 1
+    assert send_pending(con, settings, now=t0 + timedelta(hours=25))["sent"] == 1
+    assert "status: rumor -> completed" in webhook.calls[1][1]["message"]
+
+
+def test_send_test_sends_a_sample_to_the_rule_channels(webhook):
+    settings = AlertsSettings(rules=[{"name": "prova", "channels": [webhook.url()]}])
+    assert send_test(settings, "prova") == {"rule": "prova", "sent": 1, "failed": 0, "errors": {}}
+    assert "not a real deal" in webhook.calls[0][1]["message"]
+    assert webhook.calls[0][0][ALERT_ID_HEADER].startswith("test-")
+
+
+_CRASHING_SENDER = """
+import sys
+from alerts.send import send_pending
+from alerts.settings import AlertsSettings
+from warehouse.db import open_warehouse
+con = open_warehouse(sys.argv[1])
+send_pending(con, AlertsSettings(urls=[sys.argv[2]]))
+"""
+
+
+@pytest.mark.slow
+def test_a_send_interrupted_by_a_crash_is_resent_with_the_same_dedup_key(tmp_path):
+    db = tmp_path / "w.duckdb"
+    received = threading.Event()
+    calls: list[str] = []
+
+    def swallow_then_hang(request: BaseHTTPRequestHandler) -> Response | None:
+        calls.append(request.headers[ALERT_ID_HEADER])
+        request.rfile.read(int(request.headers["Content-Length"]))
+        if len(calls) == 1:
+            received.set()  # the message arrived, but the sender dies before it hears back
+            time.sleep(30)
+            return None
+        return Response(200, b"ok")
+
+    with LoopbackServer({"/hook": swallow_then_hang}) as server:
+        url = f"json://127.0.0.1:{server.port}/hook"
+        con = open_warehouse(db)
+        enqueue_alerts(con, AlertsSettings(urls=[url]), night(con, ["intesa"]))
+        con.close()
+        env = {**os.environ, "PYTHONPATH": str(ROOT)}
+        child = subprocess.Popen([sys.executable, "-c", _CRASHING_SENDER, str(db), url], cwd=ROOT, env=env)
+        try:
+            assert received.wait(60)
+            child.kill()
+            child.wait(30)
+        finally:
+            if child.poll() is None:
+                child.kill()
+        con = open_warehouse(db, lock_timeout_s=30)
+        try:
+            assert [r["status"] for r in pending(con)] == ["sending"]
+            assert send_pending(con, AlertsSettings(urls=[url]))["sent"] == 1
+            assert send_pending(con, AlertsSettings(urls=[url]))["sent"] == 0
+        finally:
+            con.close()
+    assert len(calls) == 2 and calls[0] == calls[1]  # delivered twice, same key: the receiver can drop one
