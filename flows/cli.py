@@ -189,7 +189,10 @@ def trends(chart: Path | None, config_path: Path) -> None:
 @main.command()
 @click.option("--since", default="7d", show_default=True, help="Deals seen since: 7d, 4w, 3m or a date.")
 @click.option(
-    "--type", "deal_type", default=None, help="Only this deal type (acquisition, funding_round, ...)."
+    "--type",
+    "deal_types",
+    multiple=True,
+    help="Only this deal type (acquisition, funding_round, investment, ...); repeat for several.",
 )
 @click.option("--min-amount", type=float, default=None, help="Only deals of at least this amount in EUR.")
 @config_option

@@ -36,9 +36,14 @@ def demo_config(feeds: list[dict[str, str]]) -> dict[str, Any]:
     }
 
 
-def start_sites(sites: list[dict[str, Any]], latency_s: float = 0.0) -> tuple[LoopbackSites, list[dict]]:
+DEMO_PORT = 8631  # same URLs on every demo run, so a second run finds nothing new (304s)
+
+
+def start_sites(
+    sites: list[dict[str, Any]], latency_s: float = 0.0, port: int = 0
+) -> tuple[LoopbackSites, list[dict]]:
     """Serve each sample site on its own loopback host; returns the server and the feeds to configure."""
-    server = LoopbackSites(loopback_hosts(len(sites)), latency_s=latency_s)
+    server = LoopbackSites(loopback_hosts(len(sites)), latency_s=latency_s, port=port)
     feeds = []
     for i, site in enumerate(sites):
         base = server.base_url(i)
@@ -60,11 +65,12 @@ def write_demo_config(data_dir: Path, feeds: list[dict[str, str]]) -> Path:
 def run_demo(data_dir: Path, echo: Echo = print) -> dict[str, Any]:
     """Serve the sample sites, run the nightly flow against them, print the summary and the deals."""
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")  # the demo prints its own summary
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")  # offline: no telemetry
     from flows.nightly import run_nightly
     from flows.report import format_summary
 
     sites = load_sites()
-    server, feeds = start_sites(sites)
+    server, feeds = start_sites(sites, port=DEMO_PORT)
     with server:
         config_path = write_demo_config(data_dir, feeds)
         echo(f"Serving {len(sites)} sample Italian news sites on " + ", ".join(f["url"] for f in feeds))

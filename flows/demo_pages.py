@@ -135,7 +135,7 @@ def _render_rss(site: dict[str, Any], base_url: str, now: datetime) -> str:
   <link>{e(base_url)}/</link>
   <description>{e(site["tagline"])}</description>
   <language>it-IT</language>
-  <lastBuildDate>{format_datetime(now)}</lastBuildDate>
+  <lastBuildDate>{format_datetime(_newest(site, now))}</lastBuildDate>
 {chr(10).join(items)}
 </channel>
 </rss>
@@ -162,7 +162,12 @@ def _render_atom(site: dict[str, Any], base_url: str, now: datetime) -> str:
   <subtitle>{e(site["tagline"])}</subtitle>
   <link rel="self" href="{e(base_url + site["feed_path"])}"/>
   <id>{e(base_url)}/</id>
-  <updated>{now.isoformat()}</updated>
+  <updated>{_newest(site, now).isoformat()}</updated>
 {chr(10).join(entries)}
 </feed>
 """
+
+
+def _newest(site: dict[str, Any], now: datetime) -> datetime:
+    # The feed changes when its articles do, not on every request (so conditional GETs can answer 304).
+    return max(_published(a, now) for a in site["articles"])

@@ -53,13 +53,13 @@ def loopback_hosts(n: int) -> list[str]:
 class LoopbackSites:
     """One HTTP server per host; `set_pages(i, {path: Page})` once the base URLs are known."""
 
-    def __init__(self, hosts: list[str], latency_s: float = 0.0):
+    def __init__(self, hosts: list[str], latency_s: float = 0.0, port: int = 0):
         self.latency_s = latency_s
         self.last_modified = formatdate(time.time() - 3600, usegmt=True)
         self._pages: list[dict[str, Page]] = [{} for _ in hosts]
         self._requests: list[tuple[str, str, dict[str, str]]] = []
         self._lock = threading.Lock()
-        self._servers = [self._make_server(i, host) for i, host in enumerate(hosts)]
+        self._servers = [self._make_server(i, host, port) for i, host in enumerate(hosts)]
         self._threads: list[threading.Thread] = []
 
     def base_url(self, i: int) -> str:
@@ -75,7 +75,7 @@ class LoopbackSites:
         with self._lock:
             return list(self._requests)
 
-    def _make_server(self, index: int, host: str) -> _Server:
+    def _make_server(self, index: int, host: str, port: int) -> _Server:
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -129,6 +129,11 @@ class LoopbackSites:
                 if status != 304:
                     self.wfile.write(body)
 
+        if port:
+            try:  # a stable port keeps URLs (article identities) the same from one demo run to the next
+                return _Server((host, port), Handler)
+            except OSError:
+                log.info("port %d on %s is taken; using a free one", port, host)
         return _Server((host, 0), Handler)
 
     def __enter__(self) -> LoopbackSites:
