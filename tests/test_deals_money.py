@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from spacy.tokens import Doc
 
-from extractors.deals.money import Amount, find_amounts, find_percentages, parse_number
+from extractors.deals.money import Amount, find_amounts, find_percentages, infer_currency, parse_number
 
 
 def _values(text: str, default_currency: str | None = None) -> list[tuple[float, str | None]]:
@@ -457,3 +457,92 @@ def test_component_on_text_without_figures(nlp: spacy.Language) -> None:
     doc = nlp("Nessuna cifra in questa frase.")
     assert list(doc.spans["money"]) == [] and doc._.dr_amounts == []
     assert list(doc.spans["percent"]) == []
+
+
+# ------------------------------------------------------------------------------------- more wording
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Una multa da 1,2 mld€ alla piattaforma.", [(1.2e9, "EUR")]),
+        ("Pagati 3mln€ in contanti.", [(3e6, "EUR")]),
+        ("Un ticket da 400k€ per il seed.", [(400e3, "EUR")]),
+        ("Raccolti 2MLN di euro in un mese.", [(2e6, "EUR")]),
+        ("The fintech raised $300m from investors.", [(300e6, "USD")]),
+        ("La britannica ha raccolto £40m.", [(40e6, "GBP")]),
+        ("Il deal vale $1.2 trillion secondo gli analisti.", [(1.2e12, "USD")]),
+        ("Ceduta per 7 milioni e 500mila euro.", [(7.5e6, "EUR")]),
+        ("La banca ha prestato 3 miliardi SEK al gruppo.", [(3e9, "SEK")]),
+        ("Un accordo da 2 milioni di €.", [(2e6, "EUR")]),
+        ("Una raccolta di 3,2 milioni di euro da 1.500 investitori.", [(3.2e6, "EUR")]),
+        ("Alibaba investe 1 miliardo di yuan (140 milioni di dollari).", [(1e9, "CNY"), (140e6, "USD")]),
+        ("Ha un fatturato di 5 milioni, di cui 3 milioni all'estero.", [(5e6, None), (3e6, None)]),
+        ("Il fondo gestisce 2 miliardi di asset.", [(2e9, None)]),
+        ("Un'IPO da 1-2 miliardi.", [(1e9, None)]),
+        ("Dieci milioni per la nuova fabbrica.", [(10e6, None)]),
+        ("Un aumento da mille miliardi di lire turche.", [(1000e9, "TRY")]),
+    ],
+)
+def test_more_money_wording(text: str, expected: list[tuple[float, str | None]]) -> None:
+    _assert_values(text, expected)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Ci sono decine di milioni di dollari in gioco.",
+        "Servono centinaia di milioni per la rete.",
+        "Il mercato vale miliardi di dollari.",
+        "Il Ftse Mib chiude a 34.500 punti.",
+        "Il team di 3 try ha vinto.",
+        "Le sek sono 3 sek.",
+    ],
+)
+def test_vague_quantities_and_lowercase_codes_are_not_amounts(text: str) -> None:
+    assert find_amounts(text) == [], text
+
+
+def test_oltre_a_means_besides_not_more_than() -> None:
+    [amount] = find_amounts("Oltre a 3 milioni di euro di debito, la società ha ceduto un ramo.")
+    assert amount.approx is False
+
+
+def test_da_oltre_is_approx() -> None:
+    [amount] = find_amounts("Un round da oltre 260 milioni.")
+    assert amount.approx is True and amount.value == 260e6
+
+
+def test_e_oltre_before_the_next_figure_does_not_qualify_the_previous_one() -> None:
+    first, second = find_amounts("Ha raccolto 500mila euro e oltre 1,1 milioni di dollari.")
+    assert (first.approx, second.approx) == (False, True)
+
+
+def test_sentence_starting_with_di_after_abbreviation_dot_is_not_absorbed() -> None:
+    [amount] = find_amounts("Un round da 350 mln. Dietro c'è un fondo.")
+    assert amount.text == "350 mln"
+
+
+def test_year_before_e_il_is_not_a_percentage() -> None:
+    assert [p.value for p in find_percentages("Nel 2020 e il 15% del mercato.")] == [15.0]
+
+
+def test_infer_currency_prefers_the_most_stated_currency_of_scaled_amounts() -> None:
+    text = (
+        "La startup ha raccolto 20 milioni di euro; il fondo gestisce 3 miliardi di dollari; "
+        "il precedente round era da 5 milioni di euro. Ora valuta 80 milioni."
+    )
+    assert infer_currency(find_amounts(text)) == "EUR"
+    amounts = find_amounts(text, default_currency=infer_currency(find_amounts(text)))
+    assert (amounts[-1].value, amounts[-1].currency, amounts[-1].currency_inferred) == (80e6, "EUR", True)
+
+
+def test_infer_currency_ignores_share_prices_and_falls_back() -> None:
+    share_price_only = find_amounts("Offerti 1,60 dollari per azione. Il deal vale 2 miliardi.")
+    assert infer_currency(share_price_only, fallback="EUR") == "EUR"
+    assert infer_currency([], fallback=None) is None
+
+
+def test_infer_currency_tie_goes_to_first_stated() -> None:
+    amounts = find_amounts("Prima 10 milioni di sterline, poi 12 milioni di dollari.")
+    assert infer_currency(amounts) == "GBP"

@@ -6,6 +6,7 @@ Plain functions over text (no spaCy needed):
 - `find_amounts(text, default_currency=None)`: money amounts ("14,8 miliardi di dollari", "€ 70 mln",
   "500mila euro", "$2 billion") with value in units, ISO 4217 currency and flags.
 - `find_percentages(text)`: "il 49%", "quota del 5,7 per cento", "la metà del capitale".
+- `infer_currency(amounts, fallback=None)`: the currency an article's bare figures most likely use.
 
 and a spaCy component `dealradar_money_v1` that stores the same results on a `Doc`.
 
@@ -54,6 +55,7 @@ __all__ = [
     "MoneyComponent",
     "find_amounts",
     "find_percentages",
+    "infer_currency",
     "parse_number",
     "MONEY_KEY",
     "PERCENT_KEY",
@@ -273,8 +275,6 @@ _SUFFIX_CURRENCY: dict[str, str | None] = {
     "rubli": "RUB", "rublo": "RUB", "zloty": "PLN", "won": "KRW", "reais": "BRL", "shekel": "ILS",
     "lire": "ITL", "lira": "ITL", "fiorini": "HUF",
 }
-for _code in _ISO_CODES:
-    _SUFFIX_CURRENCY.setdefault(_code.lower(), _code)
 
 # Qualifiers after a currency word that change or confirm it ("dollari canadesi", "corone svedesi").
 _QUALIFIED = {
@@ -292,7 +292,9 @@ _QUALIFIER_RE = (
 _SUFFIX_WORDS = sorted((k for k in _SUFFIX_CURRENCY if k[0].isalpha()), key=len, reverse=True)
 _SUFFIX_RE = (
     r"(?:(?:di|d['’])[ \u00a0]?)?"
-    r"(?P<scur>(?i:" + "|".join(_SUFFIX_WORDS) + r")(?![\w])|US\$|[€$£¥₹])"
+    r"(?P<scur>(?i:" + "|".join(_SUFFIX_WORDS) + r")(?![\w])"
+    r"|(?:" + "|".join(_ISO_CODES) + r")(?![\w])"  # codes only in capitals: "try", "sek" are words
+    r"|US\$|[€$£¥₹])"
     r"(?:[ \u00a0]+(?P<qual>(?i:" + _QUALIFIER_RE + r"))(?![\w]))?"
 )
 
@@ -305,7 +307,7 @@ _AMOUNT_RE = re.compile(
     r"|(?P<bare>)(?=(?i:milione|miliardo)\b))"
     r"(?:(?P<cscale>[BMKbmk]|bn)(?![\w])"
     r"|" + _SP + r"{0,2}(?P<scale>(?i:" + _SCALE_WORD_RE + r"))(?![\w])"
-    r"(?:\.(?=" + _SP + r"*(?i:di|d['’])))?)?"  # "mln. di euro": the dot of an abbreviation
+    r"(?:\.(?=" + _SP + r"*(?i:di\b|d['’])))?)?"  # "mln. di euro": the dot of an abbreviation
     r"(?P<half>" + _SP + r"+(?i:e)" + _SP + r"+(?i:mezzo)(?![\w]))?"
     r"(?:" + _SP + r"{0,2}" + _SUFFIX_RE + r")?"
 )
@@ -412,7 +414,7 @@ def _currency_of(match: re.Match[str]) -> tuple[str | None, bool, bool]:
     scur = match.group("scur")
     if not scur:
         return None, False, False
-    code = _SUFFIX_CURRENCY.get(scur.lower())
+    code = scur if scur in _ISO_CODES else _SUFFIX_CURRENCY.get(scur.lower())
     qual = match.group("qual")
     if qual:
         qual_key = re.sub(r"\s+", " ", qual.lower())
@@ -629,6 +631,24 @@ def find_amounts(text: str, default_currency: str | None = None) -> list[Amount]
     return amounts
 
 
+def infer_currency(amounts: Iterable[Amount], fallback: str | None = None) -> str | None:
+    """The currency an article's bare figures most likely use: the one stated most often on scaled
+    amounts (ties: the one stated first), else on any amount, else `fallback`.
+
+    Use it as `find_amounts(text, default_currency=infer_currency(find_amounts(text), "EUR"))`.
+    Per-share prices and inferred currencies do not count.
+    """
+    stated = [a for a in amounts if a.currency and not a.currency_inferred and not a.per_share]
+    for pool in ([a for a in stated if a.scaled], stated):
+        if pool:
+            counts: dict[str, int] = {}
+            for amount in pool:
+                counts[amount.currency] = counts.get(amount.currency, 0) + 1  # type: ignore[index]
+            best = max(counts.values())
+            return next(a.currency for a in pool if counts[a.currency] == best)  # type: ignore[index]
+    return fallback
+
+
 # --------------------------------------------------------------------------------------------------
 # find_percentages
 
@@ -649,7 +669,7 @@ def find_percentages(text: str) -> list[Percentage]:
         if lower is not None:
             low = parse_number(lower.group("num"))
             low_end = lower.start() + len(lower.group("num"))
-            if low is not None:
+            if low is not None and not _is_year(low, lower.group("num")):
                 found.append(Percentage(lower.start(), low_end, low, text[lower.start(): low_end]))
         found.append(Percentage(match.start(), match.end(), value, match.group()))
         floor = match.end()
@@ -700,6 +720,10 @@ def _register_extensions() -> None:
         )
 
 
+# At import, so that Docs restored from bytes in another process can read them too.
+_register_extensions()
+
+
 class MoneyComponent:
     """Pipeline component: finds amounts and percentages in `doc.text`.
 
@@ -715,7 +739,6 @@ class MoneyComponent:
     def __init__(self, nlp: Language, name: str, default_currency: str | None = None) -> None:
         self.name = name
         self.default_currency = default_currency
-        _register_extensions()
 
     def __call__(self, doc: Doc) -> Doc:
         money_spans, money_rows = [], []
