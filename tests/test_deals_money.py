@@ -546,3 +546,19 @@ def test_infer_currency_ignores_share_prices_and_falls_back() -> None:
 def test_infer_currency_tie_goes_to_first_stated() -> None:
     amounts = find_amounts("Prima 10 milioni di sterline, poi 12 milioni di dollari.")
     assert infer_currency(amounts) == "GBP"
+
+
+@pytest.mark.parametrize(
+    ("text", "is_money"),
+    [
+        ("Erano già 15 milioni gli utenti della piattaforma.", False),
+        ("Sono 40 milioni le persone raggiunte.", False),
+        ("Sono 20 milioni le perdite del trimestre.", True),
+        ("Valgono 5 miliardi i ricavi del gruppo.", True),
+        ("Ha raccolto 10 milioni i primi giorni di campagna.", True),
+        ("Un fossile di 3 milioni di anni.", False),
+        ("Servono 2 miliardi gli investimenti per la rete.", True),
+    ],
+)
+def test_plural_article_after_bare_figure_tells_counts_from_money(text: str, is_money: bool) -> None:
+    assert bool(find_amounts(text)) is is_money, text

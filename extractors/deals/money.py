@@ -351,9 +351,11 @@ _LINKED_BEFORE = re.compile(
 )
 _COMPOUND_GAP = re.compile(r"(?i:" + _SP + r"+e" + _SP + r"+)$")
 _HYPHEN_WORD_BEFORE = re.compile(r"[^\W\d_]-$")
+# "250 milioni di (nuovi) utenti" and "15 milioni gli utenti": the figure counts the noun that follows.
 _COUNT_AFTER = re.compile(
-    r"(?:" + _SP + r"*(?:di|d['’])" + _SP + r"*(?:(?i:nuov[ie]|ulterior[ie]|altr[ie]|propr[ie]|potenzial[ie])"
-    + _SP + r"+)?)(?P<noun>[a-zàèéìòù]+)"
+    r"(?:" + _SP + r"*(?:di|d['’])" + _SP + r"*|" + _SP + r"+(?:gli|i|le)" + _SP + r"+)"
+    r"(?:(?i:nuov[ie]|ulterior[ie]|altr[ie]|propr[ie]|potenzial[ie])" + _SP + r"+)?"
+    r"(?P<noun>[a-zàèéìòù]+)"
 )
 # Nouns after "N milioni di ..." that still describe money ("340 milioni di finanziamenti").
 _MONEY_NOUN_STEMS = (
@@ -365,6 +367,8 @@ _MONEY_NOUN_STEMS = (
     "finanziament", "esborso", "cui", "quest", "tal", "euro", "dollar", "sterlin", "franch", "valut",
     "pagament", "indennizz", "risarciment", "rimbors", "acquist", "offert", "sconto", "rincar", "extra",
     "transazion", "affar", "operazion", "round", "seed", "venture", "equity", "deal",
+    # time words: "10 milioni i primi giorni" still counts money
+    "prim", "ultim", "prossim", "scors", "successiv", "precedent",
 )
 
 _PERCENT_RE = re.compile(
