@@ -367,6 +367,8 @@ def pending(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
 
 
 def outbox_rows(con: duckdb.DuckDBPyConnection, *, include_sent: bool = False) -> list[dict[str, Any]]:
+    if not _has_outbox(con):
+        return []  # a read-only open of a warehouse written before migration 002: nothing queued yet
     where = "" if include_sent else "WHERE status <> 'sent'"
     return _rows(
         con,
@@ -383,3 +385,12 @@ def outbox_table(
     """(columns, rows) for `dealradar alerts pending` (add include_sent for the whole history)."""
     rows = outbox_rows(con, include_sent=include_sent)
     return TABLE_COLUMNS, [tuple(r[c] for c in TABLE_COLUMNS) for r in rows]
+
+
+def _has_outbox(con: duckdb.DuckDBPyConnection) -> bool:
+    return bool(
+        con.execute(
+            "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'alert_outbox' "
+            "AND database_name = current_database()"
+        ).fetchone()[0]
+    )

@@ -204,14 +204,14 @@ def _html_block(view: DealView) -> str:
     link = f'<a href="{e(url, quote=True)}">{e(label)}</a>' if url else e(label)
     rows.append(f"<li><b>First source:</b> {link}</li>")
     if view.evidence:
-        rows.append(f"<li><b>Evidence:</b> <q>{e(clean(view.evidence, EVIDENCE_MAX))}</q></li>")
+        rows.append(f"<li><b>Evidence:</b> “{e(clean(view.evidence, EVIDENCE_MAX))}”</li>")
     return "<ul>" + "".join(rows) + "</ul>"
 
 
 def _footer(rule_name: str, alert_id: str) -> tuple[str, str, str]:
     rule = clean(rule_name, 80)
     text = f"dealradar rule {rule} - alert id {alert_id}"
-    return text, md_escape(text), f"<p><small>{html.escape(text)}</small></p>"
+    return text, md_escape(text), f"<p><i>{html.escape(text)}</i></p>"
 
 
 def render_instant(view: DealView, rule_name: str, alert_id: str) -> Message:

@@ -46,8 +46,8 @@ class AlertRule(_Strict):
     updates: bool = True
     """Also send an "update" message when a deal already alerted changes status or amount."""
     cooldown_hours: float = Field(0.0, ge=0)
-    """Minimum hours between two messages about the same deal under this rule (later ones wait, then
-    go out as one update carrying every change)."""
+    """Instant mode: minimum hours between two messages about the same deal under this rule (a later
+    update waits until then; it says what changed since the message before)."""
 
     @field_validator("sites")
     @classmethod
