@@ -77,8 +77,15 @@ def list_deals(
     since: timedelta | date | None = None,
     types: Sequence[str] | None = None,
     min_amount_eur: float | None = None,
+    *,
+    deal_type: str | None = None,
 ) -> tuple[list[str], list[tuple]]:
-    """Deals with a mention since `since` (all when None), of the given types, at least `min_amount_eur`."""
+    """Deals with a mention since `since` (all when None), of the given types, at least `min_amount_eur`.
+
+    `deal_type` is a one-type shorthand for `types` (the CLI's --type). Newest mention first.
+    """
+    if deal_type:
+        types = [*(types or []), deal_type]
     where, params = ["TRUE"], []
     if since is not None:
         where.append("last_seen >= ?")
@@ -143,8 +150,11 @@ def _cell(value: Any, max_width: int) -> str:
 def write_trend_chart(con: duckdb.DuckDBPyConnection, path: str | Path) -> Path:
     """Write a self-contained HTML page with an SVG stacked bar chart of deals per month by type.
 
-    No scripts and no network: the page opens offline in any browser. Written atomically.
+    No scripts and no network: the page opens offline in any browser. Written atomically. Only HTML is
+    written (a PNG would need a plotting library the project does not depend on).
     """
+    if Path(path).suffix.lower() not in (".html", ".htm"):
+        raise ValueError(f"chart {path}: only an .html chart can be written (open it in a browser)")
     rows = con.execute("SELECT month, deal_type, n_deals FROM v_deals_per_month ORDER BY month").fetchall()
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
