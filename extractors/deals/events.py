@@ -37,8 +37,8 @@ _COMPLETED = re.compile(
     re.I,
 )
 _PAST = re.compile(
-    r"\b(nel (19|20)\d\d|lo scorso anno|l'anno scorso|in passato|in precedenza|aveva|avevano|era stat\w*|"
-    r"erano stat\w*|fu|già|anni fa|precedente\w*|storia|dopo aver\w*|negli ultimi anni|tra cui)\b",
+    r"\b(scors[oa]|l'anno scorso|in passato|in precedenza|aveva|avevano|era stat\w*|erano stat\w*|fu|furono|"
+    r"già|anni fa|precedente\w*|negli ultimi anni|nel corso degli anni)\b",
     re.I,
 )
 _VALUATION_CUE = re.compile(
@@ -80,6 +80,7 @@ class Draft:
     figures: Figures
     status: str
     past: bool
+    status_explicit: bool = False
     news: bool = False
     merged: list[Draft] = field(default_factory=list)
 
@@ -93,6 +94,8 @@ def find_drafts(doc: Doc) -> list[Draft]:
     orgs = list(doc.spans["org"]) if "org" in doc.spans else []
     triggers = list(doc.spans["deal_trigger"]) if "deal_trigger" in doc.spans else []
     t_end = title_end(doc)
+    title_key = lx.fold(doc[:t_end].text)
+    focus = _focus_orgs(doc, orgs, t_end)
     drafts: list[Draft] = []
     body_index = 0
     for sent in doc.sents:
@@ -100,7 +103,10 @@ def find_drafts(doc: Doc) -> list[Draft]:
             continue
         in_title = sent.start < t_end
         if not in_title:
-            body_index += 1
+            if lx.fold(sent.text) in title_key:
+                continue  # the page repeats its headline
+            if sum(t.is_alpha for t in sent) >= 4:  # headings do not push the lead down
+                body_index += 1
         sent_triggers = [t for t in triggers if sent.start <= t.start < sent.end]
         if not sent_triggers:
             continue
@@ -113,6 +119,8 @@ def find_drafts(doc: Doc) -> list[Draft]:
             if roles is None:
                 continue
             kind, acquirer, target, others = roles
+            index = 0 if in_title else body_index
+            acquirer, target = _resolve_anaphora(view, trig, kind, acquirer, target, focus, in_title, index)
             if target is None or (acquirer is not None and acquirer.start == target.start):
                 continue
             cand = Candidate(
@@ -123,7 +131,7 @@ def find_drafts(doc: Doc) -> list[Draft]:
                 view.party(target),
                 [view.party(o) for o in others],
                 in_title,
-                0 if in_title else body_index,
+                index,
             )
             found.append(cand)
         # "accordo per acquisire": the agreement is the vehicle of a stronger deal in the same sentence
@@ -132,6 +140,45 @@ def find_drafts(doc: Doc) -> list[Draft]:
         for cand in _dedupe(found):
             drafts.append(_draft(doc, cand))
     return drafts
+
+
+_ANAPHORA_NOUNS = lx.ORG_CUES | {"matricola", "acquirente", "compratore", "target"}
+
+
+def _focus_orgs(doc: Doc, orgs: list[Span], t_end: int) -> list[Span]:
+    """The companies the article is about: those of the headline, else those of its first sentences."""
+    in_title = [o for o in orgs if o.start < t_end]
+    if in_title:
+        return in_title
+    return [o for o in orgs if o.start < t_end + 80][:2]
+
+
+def _resolve_anaphora(view, trig, kind, acquirer, target, focus, in_title, index):
+    """Fill a missing party with the article's company when the sentence refers to it ("la società")."""
+    if not focus:
+        return acquirer, target
+    missing_acquirer = acquirer is None and kind in {"acquisition", "merger"}
+    missing_target = target is None and kind in {"funding_round", "ipo"}
+    if not (missing_acquirer or missing_target):
+        return acquirer, target
+    known = [o for o in (acquirer, target) if o is not None]
+    others = [f for f in focus if not any(f.text == k.text for k in known)]
+    if not others:
+        return acquirer, target
+    if in_title:
+        names = {o.text for o in others}
+        if len(names) != 1:
+            return acquirer, target
+    else:
+        if index > LEAD_SENTENCES:
+            return acquirer, target
+        before = view.doc[view.sent.start : trig.start]
+        if any(o.start < trig.start for o in view.orgs) or not any(
+            t.lower_ in _ANAPHORA_NOUNS for t in before
+        ):
+            return acquirer, target
+    pick = others[0]
+    return (pick, target) if missing_acquirer else (acquirer, pick)
 
 
 def _dedupe(cands: list[Candidate]) -> list[Candidate]:
@@ -154,6 +201,7 @@ def _draft(doc: Doc, cand: Candidate) -> Draft:
     text = cand.sent.text
     status = _status(text, kind)
     past = _PAST.search(text) is not None and not cand.in_title
+    explicit = _RUMOR.search(text) is not None or _COMPLETED.search(text) is not None
     return Draft(
         cand,
         kind,
@@ -163,6 +211,7 @@ def _draft(doc: Doc, cand: Candidate) -> Draft:
         figures,
         status,
         past,
+        explicit,
     )
 
 
@@ -369,8 +418,9 @@ def _absorb(host: Draft, other: Draft) -> None:
         hf.stake_pct = of.stake_pct
     if hf.valuation is None:
         hf.valuation, hf.valuation_currency = of.valuation, of.valuation_currency
-    if host.status == "announced" and other.status == "completed" and host.deal_type != "funding_round":
-        host.status = other.status
+    if not host.status_explicit and other.status_explicit:
+        # headlines rarely say "rumoured" or "completed": the lead sentence does
+        host.status, host.status_explicit = other.status, True
 
 
 def _merge_background(drafts: list[Draft]) -> list[Draft]:

@@ -14,6 +14,7 @@ from functools import cache
 from pathlib import Path
 
 import spacy_lookups_data
+from spacy.lang.it.stop_words import STOP_WORDS
 
 DATA = Path(__file__).resolve().parent / "wordlists"
 _LOOKUPS = Path(spacy_lookups_data.__file__).resolve().parent / "data"
@@ -40,6 +41,7 @@ def italian_vocabulary() -> frozenset[str]:
         words.update(k.lower() for k in table)
         words.update(v.lower() for v in table.values())
     words.update(fold(w) for w in _read_list("common_caps.txt"))
+    words.update(STOP_WORDS)  # function words ("Ci sono", "I nuovi") are missing from the lemma tables
     return frozenset(words)
 
 
@@ -220,4 +222,10 @@ PERSON_CUES = frozenset(
 # Verbs and nouns that present a news source, not a party ("secondo Reuters", "riporta Bloomberg").
 SOURCE_CUES = frozenset(
     ["secondo", "riporta", "riferisce", "scrive", "rivela", "riportato", "riferito", "fonte", "citando"]
+)
+
+# Generic nouns that head names ("Fondazione di Sardegna") but alone are common words ("il Gruppo").
+GENERIC_HEADS = frozenset(
+    """gruppo fondazione consiglio progetto fondo società azienda banca cassa comitato associazione istituto
+    agenzia ente consorzio camera prodotto premio piano programma rete sistema centro ufficio divisione""".split()
 )

@@ -59,7 +59,7 @@ _PREPOSITIONS = frozenset(
 
 def is_capitalised(token: Token) -> bool:
     t = token.text
-    if not t or not t[0].isalnum():
+    if not t or not t[0].isalnum() or t.endswith("'"):
         return False
     if t[0].isupper():
         return any(c.isalpha() for c in t)
@@ -153,6 +153,8 @@ class OrgFinder:
         cue = self._has_cue(doc, start, end)
         if end - start == 1 and not cue and self._is_common_word(doc[start], mid_caps):
             return None
+        if end - start == 1 and lx.fold(doc[start].text) in lx.GENERIC_HEADS:
+            return None
         return Span(doc, start, end, label="ORG_CUE" if cue else "ORG")
 
     def _trim(self, doc: Doc, start: int, end: int, mid_caps: set[str]) -> tuple[int, int]:
@@ -165,6 +167,13 @@ class OrgFinder:
             if not (generic or opener) or doc[start:end].text in mid_caps:
                 break
             start += 1
+        while end - start > 1 and doc[start].lower_ in CONNECTORS:
+            start += 1
+        # Drop a leading place ("Abu Dhabi Mubadala") when a name remains.
+        for k in range(end - 1, start, -1):
+            if lx.fold(doc[start:k].text) in lx.places():
+                start = k
+                break
         # Drop a trailing place after a connector ("Bending Spoons di Milano").
         for k in range(end - 1, start, -1):
             if doc[k].lower_ in CONNECTORS and lx.fold(doc[k + 1 : end].text) in lx.places():

@@ -130,8 +130,9 @@ def default_pipeline() -> Language:
 
 def make_doc(nlp: Language, title: str | None, text: str) -> Doc:
     """One Doc for title + body; the title's end is remembered so that it stays its own sentence."""
-    title = " ".join((title or "").split())
-    body = text or ""
+    # "L’ok" -> "L'ok": the tokenizer splits elisions only on the straight apostrophe (same length, offsets kept)
+    title = " ".join((title or "").split()).replace("’", "'")
+    body = (text or "").replace("’", "'")
     if not title:
         doc = nlp.make_doc(body)
         doc.user_data[TITLE_END_KEY] = 0

@@ -100,6 +100,17 @@ class Candidate:
     sent_index: int = 0  # 0 = title, 1 = first body sentence, ...
 
 
+def verb_like(tok) -> bool:
+    """A conjugated verb form by the lemma table ("conosce" -> "conoscere"); nouns keep their own lemma."""
+    lemma = tok.lemma_
+    return lemma != tok.lower_ and lemma.endswith(("are", "ere", "ire", "rre")) and tok.is_lower
+
+
+_CONJ_STOP = frozenset(
+    {"che", "per", "con", "da", "in", "nel", "nella", "a", "al", "alla", "ma", "mentre", "dopo"}
+)
+
+
 class SentenceView:
     """Organisations of one sentence with positional look-ups."""
 
@@ -112,12 +123,12 @@ class SentenceView:
         return Party(clean_name(span), span.start, span.end, span.label_)
 
     def org_at(self, pos: int, max_gap: int = 4, stop: int | None = None) -> Span | None:
-        """First organisation starting within max_gap tokens from pos, not crossing a clause break."""
+        """First organisation starting within max_gap tokens from pos, not crossing a clause or a verb."""
         limit = min(pos + max_gap, stop if stop is not None else self.sent.end)
         for org in self.orgs:
             if pos <= org.start <= limit:
                 between = self.doc[pos : org.start]
-                if any(t.text in {";", ".", ":"} for t in between):
+                if any(t.text in {";", ".", ":", "?", "!"} or verb_like(t) for t in between):
                     return None
                 return org
             if org.start > limit:
@@ -141,11 +152,44 @@ class SentenceView:
         for org in reversed([o for o in self.orgs if o.end <= pos]):
             if exclude is not None and org.start == exclude.start:
                 continue
+            if org.start > self.sent.start and verb_like(self.doc[org.start - 1]):
+                continue  # the object of another verb ("è stato eletto X")
             fallback = fallback or org
             prev = self._word_before(org)
             if prev not in PREPOSITIONS:
-                return org
+                return self.head_of_conjunction(org)
         return fallback
+
+    def conjuncts(self, org: Span) -> list[Span]:
+        """Organisations listed with org: "Tencent e Square", "Tim, Lgt e Square" (org first)."""
+        out = [org]
+        for nxt in self.orgs:
+            cur = out[-1]
+            if nxt.start < cur.end:
+                continue
+            if self._joined(cur, nxt):
+                out.append(nxt)
+            elif nxt.start >= cur.end:
+                break
+        return out
+
+    def head_of_conjunction(self, org: Span) -> Span:
+        """The first of a list that ends with org ("Tencent e Square possono" -> Tencent)."""
+        head = org
+        for prev in reversed([o for o in self.orgs if o.end <= org.start]):
+            if self._joined(prev, head):
+                head = prev
+            else:
+                break
+        return head
+
+    def _joined(self, a: Span, b: Span) -> bool:
+        between = self.doc[a.end : b.start]
+        if not 0 < len(between) <= 4 or not any(t.lower_ in {"e", "ed", ","} for t in between):
+            return False
+        return not any(
+            t.lower_ in _CONJ_STOP or verb_like(t) or t.text in {".", ";", ":", "("} for t in between
+        )
 
     def _word_before(self, org: Span) -> str:
         """The word before an organisation, skipping an article and a cue noun ("dalla startup X")."""
@@ -282,27 +326,51 @@ def _investment(trig, view: SentenceView, word, lemma):
         acquirer = view.subject_before(trig.start, exclude=target)
         return ("investment", acquirer, target, []) if target is not None else None
     if word == "ingresso" or lemma == "entrare":
-        acquirer = view.org_after_word(_DI, trig.end, trig.end + 2) if word == "ingresso" else None
-        acquirer = acquirer or view.subject_before(trig.start)
-        start = acquirer.end if acquirer is not None and acquirer.start > trig.start else trig.end
-        target = _first_distinct(
-            view.org_after_word(frozenset({"capitale"}), start, start + 6, gap=2),
-            view.org_after_word(_IN | _DI, start, start + 6),
-            avoid=acquirer,
-        )
-        if target is None or acquirer is None:
-            return None
-        return "investment", acquirer, target, []
+        return _entry(trig, view, word)
     # investire / investimento
     acquirer = None
     if word.startswith("investiment"):
         acquirer = view.org_after_word(_DI | _DA, trig.end, trig.end + 2, gap=3)
     acquirer = acquirer or view.subject_before(trig.start)
     start = acquirer.end if acquirer is not None and acquirer.start > trig.start else trig.end
-    target = view.org_after_word(_IN, start, start + 12)
+    target = view.org_after_word(_IN, start, start + 25)
     if target is None:
         return None
-    return "investment", acquirer, target, []
+    if acquirer is None:
+        return "investment", None, target, []
+    return _investors("investment", acquirer, target, view)
+
+
+def _entry(trig, view: SentenceView, word: str):
+    """ "l'ingresso di X in Y", "l'ingresso in Y di X", "X entra nel capitale di Y", "X e Z entrano in Y"."""
+    if word == "ingresso":
+        target = _first_distinct(
+            view.org_after_word(frozenset({"capitale"}), trig.end, trig.end + 4, gap=2),
+            view.org_after_word(_IN, trig.end, trig.end + 2),
+        )
+        acquirer = view.org_after_word(_DI, trig.end, trig.end + 10)
+        if acquirer is not None and target is not None and acquirer.start == target.start:
+            acquirer = None
+        if target is None and acquirer is not None:
+            target = view.org_after_word(_IN, acquirer.end, acquirer.end + 10)
+    else:
+        acquirer = view.subject_before(trig.start)
+        target = _first_distinct(
+            view.org_after_word(frozenset({"capitale"}), trig.end - 1, trig.end + 4, gap=2),
+            view.org_at(trig.end, 3),
+            avoid=acquirer,
+        )
+    if target is None or acquirer is None:
+        return None
+    return _investors("investment", acquirer, target, view)
+
+
+def _investors(kind: str, acquirer: Span, target: Span, view: SentenceView):
+    """Several investors named together put money into one round: a funding round, no single lead."""
+    group = [o for o in view.conjuncts(acquirer) if o.start != target.start]
+    if len(group) >= 2:
+        return "funding_round", None, target, group
+    return kind, acquirer, target, []
 
 
 def _has_stake_words(view: SentenceView) -> bool:
@@ -323,9 +391,9 @@ def _funding(trig, view: SentenceView, word, lemma):
             view.org_after_word(frozenset({"favore"}), trig.end, trig.end + 8, gap=2),
             view.subject_before(trig.start),
         )
-    if target is None:
-        return None
     lead = _lead_investor(view)
+    if target is None:  # "la startup ha raccolto ...": the article's company, resolved by the caller
+        return "funding_round", lead, None, []
     others = [o for o in view.orgs if o.start != target.start and (lead is None or o.start != lead.start)]
     others = [o for o in others if o.start > trig.start or _word_is(doc, o, _DA)]
     return "funding_round", lead, target, others
@@ -418,8 +486,6 @@ def _ipo(trig, view: SentenceView, word, lemma):
         view.org_after_word(_DI, trig.end, trig.end + 2),
         view.subject_before(trig.start),
     )
-    if target is None:
-        return None
     return "ipo", None, target, []
 
 

@@ -30,7 +30,7 @@ PATTERNS: dict[str, list[list[dict]]] = {
     "acquisition": [
         *_lemmas("acquisire", "acquistare", "rilevare", "comprare"),
         [{"LOWER": {"IN": ["offerta", "offerte", "scalata"]}}],
-        *_lowers("acquisizione", "acquisizioni", "opa", "ops", "takeover", "acquisto"),
+        *_lowers("acquisizione", "acquisizioni", "opa", "ops", "takeover", "acquisto", "acquirente"),
         [{"LEMMA": "prendere"}, {"LOWER": {"IN": ["il", "l'"]}, "OP": "?"}, {"LOWER": "controllo"}],
         [
             {"LOWER": "offerta"},
@@ -62,7 +62,9 @@ PATTERNS: dict[str, list[list[dict]]] = {
     ],
     "merger": [
         *_lowers("fusione", "incorporazione", "merger"),
-        *_lemmas("fondere", "incorporare"),
+        *_lemmas("incorporare"),
+        [{"LOWER": "si"}, {"LEMMA": "fondere"}],
+        [{"LOWER": {"IN": ["fondersi", "fondendosi"]}}],
     ],
     "ipo": [
         *_lowers("ipo", "quotazione", "matricola", "quotarsi"),
