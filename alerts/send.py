@@ -157,35 +157,54 @@ def _channels(settings: AlertsSettings) -> dict[str, str]:
 def send_pending(
     con: duckdb.DuckDBPyConnection, settings: AlertsSettings, now: datetime | None = None
 ) -> dict[str, int]:
-    """Send every due message of the outbox; returns counts {"sent", "failed", "deferred"}.
+    """Send every due message of the outbox, oldest first; returns counts {"sent", "failed", "deferred"}.
 
     failed: attempts that failed now (the message waits `retry_backoff_s` x 2^(attempts-1) for a later run,
-    or is parked as "failed" after `max_attempts`); deferred: pending messages not due yet.
+    or is parked as "failed" after `max_attempts`); deferred: messages left for a later run, because they
+    are not due yet (back-off, cool-down) or because their channel already failed in this call (one dead
+    channel costs one timeout per run, not one per message).
     """
     moment = outbox.as_naive_utc(now)
     channels = _channels(settings)
     counts = {"sent": 0, "failed": 0, "deferred": 0}
+    failed_channels: set[str] = set()
     for row in outbox.due_rows(con, moment):
-        if row.status == "sending":
-            log.warning("alert %s (%s) was interrupted mid-send; sending it again with the same id",
-                        row.alert_id, row.channel_label)  # fmt: skip
-        attempts = outbox.mark_sending(con, row.alert_id, moment)
-        url = channels.get(row.channel_id)
-        if url is None:
-            error = f"channel {row.channel_label} of rule {row.rule_name!r} is no longer in the config"
-        else:
-            error = deliver(url, row.message, row.alert_id, settings.send_timeout_s)
-        if error is None:
-            outbox.mark_sent(con, row.alert_id, outbox.utcnow() if now is None else moment)
-            counts["sent"] += 1
+        if row.channel_id in failed_channels:
+            counts["deferred"] += 1
             continue
-        status = outbox.mark_failed(con, row.alert_id, error, moment, settings)
-        counts["failed"] += 1
-        log.warning("alert %s to %s (rule %s) failed, attempt %d/%d%s: %s", row.alert_id, row.channel_label,
-                    row.rule_name, attempts, settings.max_attempts,
-                    ", parked as failed" if status == "failed" else ", will retry", error)  # fmt: skip
-    counts["deferred"] = outbox.count_waiting(con, moment)
+        if _send_row(con, row, channels.get(row.channel_id), settings, moment, now is None):
+            counts["sent"] += 1
+        else:
+            counts["failed"] += 1
+            failed_channels.add(row.channel_id)
+    counts["deferred"] += outbox.count_waiting(con, moment)
     return counts
+
+
+def _send_row(
+    con: duckdb.DuckDBPyConnection,
+    row: outbox.OutboxRow,
+    url: str | None,
+    settings: AlertsSettings,
+    moment: datetime,
+    real_clock: bool,
+) -> bool:
+    if row.status == "sending":
+        log.warning("alert %s (%s) was interrupted mid-send; sending it again with the same id",
+                    row.alert_id, row.channel_label)  # fmt: skip
+    attempts = outbox.mark_sending(con, row.alert_id, moment)  # committed before the channel sees anything
+    if url is None:
+        error = f"channel {row.channel_label} of rule {row.rule_name!r} is no longer in the config"
+    else:
+        error = deliver(url, row.message, row.alert_id, settings.send_timeout_s)
+    if error is None:
+        outbox.mark_sent(con, row.alert_id, outbox.utcnow() if real_clock else moment)
+        return True
+    status = outbox.mark_failed(con, row.alert_id, error, moment, settings)
+    log.warning("alert %s to %s (rule %s) failed, attempt %d/%d%s: %s", row.alert_id, row.channel_label,
+                row.rule_name, attempts, settings.max_attempts,
+                ", parked as failed" if status == "failed" else ", will retry", error)  # fmt: skip
+    return False
 
 
 def send_test(settings: AlertsSettings, rule_name: str) -> dict[str, object]:
