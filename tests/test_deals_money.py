@@ -562,3 +562,33 @@ def test_infer_currency_tie_goes_to_first_stated() -> None:
 )
 def test_plural_article_after_bare_figure_tells_counts_from_money(text: str, is_money: bool) -> None:
     assert bool(find_amounts(text)) is is_money, text
+
+
+def test_figure_in_words_completes_a_compound() -> None:
+    [amount] = find_amounts("Raccolti un milione e duecentomila euro dai soci.")
+    assert (amount.value, amount.currency) == (1.2e6, "EUR")
+    assert amount.text == "un milione e duecentomila euro"
+
+
+def test_compound_count_in_words_is_not_money() -> None:
+    assert find_amounts("In cinque anni ha conquistato oltre un milione e trecentomila utenti.") == []
+
+
+def test_currency_word_closes_the_first_figure() -> None:
+    amounts = find_amounts("Il biglietto costa 5 euro e 3 milioni sono già stati venduti.")
+    assert [(a.value, a.currency) for a in amounts] == [(5.0, "EUR"), (3e6, None)]
+
+
+def test_price_followed_by_a_date_does_not_make_a_second_amount() -> None:
+    [amount] = find_amounts("Il titolo è sceso fino a 1,25 euro al 17 maggio.")
+    assert (amount.value, amount.currency, amount.approx) == (1.25, "EUR", True)
+
+
+def test_prefix_currency_hyphen_range_of_share_prices() -> None:
+    [amount] = find_amounts("Le azioni saranno offerte a $30-34 per azione.")
+    assert (amount.value, amount.high, amount.currency, amount.per_share) == (30.0, 34.0, "USD", True)
+
+
+def test_nell_ordine_dei_is_approx() -> None:
+    [amount] = find_amounts("La valutazione è nell'ordine dei 6 miliardi di dollari.")
+    assert amount.approx is True

@@ -319,7 +319,7 @@ _APPROX_BEFORE = re.compile(
     r"(?i:\b(?:oltre|circa|quasi|almeno|sopra|sotto|ben\s+oltre|più\s+di|piu['’]?\s+di|più\s+d['’]|"
     r"meno\s+di|poco\s+più\s+di|poco\s+meno\s+di|fino\s+a[dil]?|fino\s+agli|intorno\s+a(?:i|gli|l|d)?|"
     r"attorno\s+a(?:i|gli|l)?|superiore\s+a(?:i|gli|l)?|inferiore\s+a(?:i|gli|l)?|sui|sugli|"
-    r"nell['’]ordine\s+di|dell['’]ordine\s+di|ammontare\s+stimato\s+di|stimat[oi]\s+in|"
+    r"[nd]ell['’]ordine\s+d(?:i|ei|egli|el)|ammontare\s+stimato\s+di|stimat[oi]\s+in|"
     r"over|about|around|nearly|almost|up\s+to|approximately|roughly|some|more\s+than|less\s+than))"
     r"(?:" + _SP + r"+(?i:i|gli|il|lo|la|le)|" + _SP + r"*['’])?" + _SP + r"*$"
 )
@@ -400,6 +400,7 @@ class _Atom:
     prefix_currency: bool
     suffix_currency: bool
     scaled: bool
+    word: bool = False  # figure in words ("trecentomila"): may end "un milione e trecentomila"
 
 
 def _scale_of(match: re.Match[str]) -> float:
@@ -462,7 +463,8 @@ def _atoms(text: str) -> Iterator[_Atom]:
         base = _base_value(match, text)
         if base is None:
             continue
-        if match.group("word") and not (scale > 1 or prefix or suffix):
+        bare_word = bool(match.group("word")) and not (scale > 1 or prefix or suffix)
+        if bare_word and base < 1000:
             continue  # "un", "sei", "otto" are ordinary words unless a scale/currency follows
         num_start = match.start("num")
         if match.group("num") and _HYPHEN_WORD_BEFORE.search(text, max(0, num_start - 2), num_start):
@@ -482,6 +484,7 @@ def _atoms(text: str) -> Iterator[_Atom]:
             prefix_currency=prefix,
             suffix_currency=suffix,
             scaled=scale >= 1e6,
+            word=bool(match.group("word")),
         )
 
 
@@ -497,6 +500,11 @@ def _is_year(value: float, token: str) -> bool:
     return token.isdigit() and len(token) == 4 and 1900 <= value <= 2100
 
 
+def _word_tail(prev: _Atom, atom: _Atom) -> bool:
+    """"un milione e trecentomila": a figure in words smaller than one unit of the previous scale."""
+    return atom.word and prev.scale >= 1e6 and 1e3 <= atom.value < prev.scale
+
+
 def _merge_compounds(atoms: list[_Atom], text: str) -> list[_Atom]:
     """'un miliardo e 200 milioni' -> one atom of 1.2e9."""
     merged: list[_Atom] = []
@@ -504,7 +512,7 @@ def _merge_compounds(atoms: list[_Atom], text: str) -> list[_Atom]:
         prev = merged[-1] if merged else None
         if (
             prev is not None
-            and prev.scale > atom.scale >= 1e3
+            and (prev.scale > atom.scale >= 1e3 or _word_tail(prev, atom))
             and not prev.suffix_currency
             and not atom.prefix_currency
             and _COMPOUND_GAP.fullmatch(text, prev.end, atom.start)
@@ -560,11 +568,17 @@ def _is_range(text: str, low_start: int, connector: str) -> bool:
 
 def _links(low: _Atom, high: _Atom, text: str) -> bool:
     """`low` is an incomplete first figure of `high`: "2 e 3 milioni", "€ 10-15 mln", "500mila e 1 mln"."""
-    if not _CONNECTOR_GAP.fullmatch(text, low.end, high.start):
-        return False
+    if low.suffix_currency or not _CONNECTOR_GAP.fullmatch(text, low.end, high.start):
+        return False  # "5 euro e 3 milioni": a currency word closes the first figure
     if low.scale == 1 and low.value == int(low.value) and 1900 <= low.value <= 2100 and not low.has_currency:
         return False  # "nel 2019 e 3 milioni": a year, not a figure
     return low.scale == 1 or not low.has_currency
+
+
+def _open_range(low: _Atom, high: _Atom, text: str) -> bool:
+    """"$30-34": a prefix currency and a hyphen make a range of two unscaled figures."""
+    gap = text[low.end: high.start].strip()
+    return low.prefix_currency and high.scale == 1 and gap in ("-", "–")
 
 
 def _word_lower(text: str, atom: _Atom, floor: int) -> tuple[int, int, float, str] | None:
@@ -613,7 +627,8 @@ def find_amounts(text: str, default_currency: str | None = None) -> list[Amount]
     while index < len(atoms):
         atom = atoms[index]
         nxt = atoms[index + 1] if index + 1 < len(atoms) else None
-        if nxt is not None and _links(atom, nxt, text) and (_is_money(nxt, text) or atom.has_currency):
+        joined = nxt is not None and _links(atom, nxt, text)
+        if joined and nxt is not None and (_is_money(nxt, text) or _open_range(atom, nxt, text)):
             low_value = atom.value * (nxt.scale if atom.scale == 1 else 1.0)
             low = (atom.start, atom.end, low_value, atom.currency, atom.prefix_currency)
             amounts.extend(_pair(text, low, nxt, text[atom.end: nxt.start], default_currency))
