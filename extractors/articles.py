@@ -20,7 +20,6 @@ import asyncio
 import codecs
 import logging
 import re
-import warnings
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
@@ -126,16 +125,14 @@ def _is_html(content_type: str | None, html: bytes) -> bool:
 
 def _trafilatura(html: bytes, content_type: str | None, url: str | None) -> dict[str, str | None]:
     text = decode_html(html, content_type)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # trafilatura and lxml warn on odd markup; the result says enough
-        try:
-            doc = trafilatura.bare_extraction(
-                text, url=url, with_metadata=True, include_comments=False, include_tables=False,
-                date_extraction_params={"extensive_search": False, "original_date": True},
-            )
-        except Exception as exc:  # hostile markup must not take the batch down
-            log.info("trafilatura failed on %s: %s", url, exc)
-            return {}
+    try:
+        doc = trafilatura.bare_extraction(
+            text, url=url, with_metadata=True, include_comments=False, include_tables=False,
+            date_extraction_params={"extensive_search": False, "original_date": True},
+        )
+    except Exception as exc:  # hostile markup must not take the batch down
+        log.info("trafilatura failed on %s: %s", url, exc)
+        return {}
     if doc is None:
         return {}
     return {"text": doc.text, "title": doc.title, "author": doc.author, "date": doc.date}

@@ -23,7 +23,6 @@ import io
 import logging
 import re
 import time
-import warnings
 import xml.parsers.expat
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
@@ -175,9 +174,8 @@ def parse_feed(source: FeedSource, content: bytes, content_type: str | None, *,
     if content_type:
         headers["content-type"] = content_type
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # feedparser warns on odd input; bad input is handled below
-            parsed = feedparser.parse(io.BytesIO(content), response_headers=headers)
+        # No warnings.catch_warnings() here: it is not thread-safe and parsing runs in worker threads.
+        parsed = feedparser.parse(io.BytesIO(content), response_headers=headers)
     except Exception as exc:  # feedparser on hostile bytes: anything may break inside it
         raise FeedParseError(f"feed parser failed: {type(exc).__name__}: {exc}") from exc
     raw_entries = parsed.get("entries") or []
@@ -261,10 +259,13 @@ def _entry(source: FeedSource, raw: Any, now: datetime) -> FeedEntry | None:
 def _entry_date(raw: Any, now: datetime) -> datetime | None:
     when = None
     for key in ("published", "updated", "created"):
-        when = parse_date(raw.get(key))
-        if when is None and raw.get(f"{key}_parsed"):
+        # dict.get, not raw.get: FeedParserDict maps a missing "updated" to "published" with a warning.
+        when = parse_date(dict.get(raw, key))
+        parsed = dict.get(raw, f"{key}_parsed")
+        if when is None and parsed:
             with contextlib.suppress(TypeError, ValueError, OverflowError):
-                when = datetime(*raw[f"{key}_parsed"][:6], tzinfo=UTC)
+                value = datetime(*parsed[:6], tzinfo=UTC)
+                when = value if _MIN_YEAR <= value.year <= _MAX_YEAR else None
         if when is not None:
             break
     return clamp_future(when, now)

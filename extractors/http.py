@@ -100,7 +100,9 @@ def is_public_address(ip: IPAddress) -> bool:
     """True for an address on the public internet; False for anything an attacker could use to reach
     the machine itself or its private network (IPv4-mapped/6to4 IPv6 forms are unwrapped first)."""
     if isinstance(ip, ipaddress.IPv6Address):
-        embedded = ip.ipv4_mapped or ip.sixtofour or (ip.teredo[1] if ip.teredo else None)
+        if ip.ipv4_mapped is not None:  # ::ffff:a.b.c.d is a.b.c.d on a dual-stack socket
+            return is_public_address(ip.ipv4_mapped)
+        embedded = ip.sixtofour or (ip.teredo[1] if ip.teredo else None)
         if embedded is not None and not is_public_address(embedded):
             return False
         if ip in ipaddress.IPv6Network("64:ff9b::/96"):  # NAT64: the real target is the embedded IPv4
