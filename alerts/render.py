@@ -56,7 +56,10 @@ class DealView:
     first_url: str | None = None
     first_site: str | None = None
     first_title: str | None = None
-    evidence: str | None = None
+    latest_url: str | None = None  # updates: the newest mention, the one that says what changed
+    latest_site: str | None = None
+    latest_title: str | None = None
+    evidence: str | None = None  # from the first mention (new) or the newest one (update)
     kind: str = "new"  # new | update
     changes: list[Change] = field(default_factory=list)
     watchlist: list[str] = field(default_factory=list)
@@ -164,12 +167,20 @@ def _changes(view: DealView) -> list[str]:
     return [f"{c.field}: {clean(c.old, 80) or 'none'} -> {clean(c.new, 80) or 'none'}" for c in view.changes]
 
 
-def _source(view: DealView) -> tuple[str, str | None]:
-    label = clean(view.first_title, ARTICLE_TITLE_MAX) or clean(view.first_site, 80) or "article"
-    site = clean(view.first_site, 80)
+def _source(title: str | None, site: str | None, url: str | None) -> tuple[str, str | None]:
+    label = clean(title, ARTICLE_TITLE_MAX) or clean(site, 80) or "article"
+    site = clean(site, 80)
     if site and site not in label:
         label = f"{label} ({site})"
-    return label, safe_url(view.first_url)
+    return label, safe_url(url)
+
+
+def _sources(view: DealView) -> list[tuple[str, str, str | None]]:
+    """(heading, label, safe url or None): the first source, and for an update the newest one as well."""
+    found = [("First source", *_source(view.first_title, view.first_site, view.first_url))]
+    if view.kind == "update" and view.latest_url and view.latest_url != view.first_url:
+        found.append(("Latest source", *_source(view.latest_title, view.latest_site, view.latest_url)))
+    return found
 
 
 # --- the three forms ----------------------------------------------------------------------------------------
@@ -178,8 +189,8 @@ def _source(view: DealView) -> tuple[str, str | None]:
 def _text_block(view: DealView) -> list[str]:
     lines = [f"{label}: {value}" for label, value in _facts(view)]
     lines += [f"Changed: {c}" for c in _changes(view)]
-    label, url = _source(view)
-    lines.append(f"First source: {label}" + (f" <{url}>" if url else ""))
+    for heading, label, url in _sources(view):
+        lines.append(f"{heading}: {label}" + (f" <{url}>" if url else ""))
     if view.evidence:
         lines.append(f'Evidence: "{clean(view.evidence, EVIDENCE_MAX)}"')
     return lines
@@ -188,9 +199,9 @@ def _text_block(view: DealView) -> list[str]:
 def _md_block(view: DealView) -> list[str]:
     lines = [f"- **{label}:** {md_escape(value)}" for label, value in _facts(view)]
     lines += [f"- **Changed:** {md_escape(c)}" for c in _changes(view)]
-    label, url = _source(view)
-    link = f"[{md_escape(label)}]({url})" if url else md_escape(label)
-    lines.append(f"- **First source:** {link}")
+    for heading, label, url in _sources(view):
+        link = f"[{md_escape(label)}]({url})" if url else md_escape(label)
+        lines.append(f"- **{heading}:** {link}")
     if view.evidence:
         lines.append(f"- **Evidence:** “{md_escape(clean(view.evidence, EVIDENCE_MAX))}”")
     return lines
@@ -200,9 +211,10 @@ def _html_block(view: DealView) -> str:
     e = html.escape
     rows = [f"<li><b>{e(label)}:</b> {e(value)}</li>" for label, value in _facts(view)]
     rows += [f"<li><b>Changed:</b> {e(c)}</li>" for c in _changes(view)]
-    label, url = _source(view)
-    link = f'<a href="{e(url, quote=True)}">{e(label)}</a>' if url else e(label)
-    rows.append(f"<li><b>First source:</b> {link}</li>")
+    for heading, label, url in _sources(view):
+        # The address is also shown as text: mail clients reading the plain-text part keep it.
+        link = f'<a href="{e(url, quote=True)}">{e(label)}</a><br>{e(url)}' if url else e(label)
+        rows.append(f"<li><b>{heading}:</b> {link}</li>")
     if view.evidence:
         rows.append(f"<li><b>Evidence:</b> “{e(clean(view.evidence, EVIDENCE_MAX))}”</li>")
     return "<ul>" + "".join(rows) + "</ul>"

@@ -223,6 +223,10 @@ def test_status_change_is_one_update_saying_what_changed(con, webhook):
     assert update["title"].startswith("[dealradar] Deal update")
     assert "status: rumor -> completed" in update["message"]
     assert "ha completato l'acquisizione" in update["message"]
+    assert (
+        "Latest source: Zeta Software completa l'acquisizione di Contabile Cloud (startupitalia.eu)"
+        in (update["message"])
+    )
     kinds = con.execute("SELECT kind FROM alert_outbox ORDER BY created_at").fetchall()
     assert kinds == [("new",), ("update",)]
 
