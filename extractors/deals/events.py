@@ -17,7 +17,8 @@ from spacy.tokens import Doc, Span
 
 from ..models import DealEvent
 from . import lexicon as lx
-from .roles import Candidate, SentenceView, roles_for
+from .orgs import clean_name
+from .roles import Candidate, SentenceView, _lead_investor, roles_for
 
 LEAD_SENTENCES = 4  # body sentences that still belong to the lead of a news article
 MAX_NEWS_EVENTS = 3
@@ -49,7 +50,7 @@ _VALUATION_CUE = re.compile(
 _NOT_DEAL_MONEY = re.compile(
     r"(fatturato|ricavi|utile|utili|perdit\w+|prezzo|prezzi|costa|costo|multa|sanzion\w+|riscatto|bilancio|"
     r"debito|stipendi\w*|patrimonio|giro d'affari|ebitda|margin\w*|budget|spesa|spende|costerà|mensil\w*|"
-    r"previsione|previsioni)\W*(\w+\W+){0,3}$",
+    r"previsione|previsioni|stimat\w*|detiene|possied\w*|posseggono)\W*(\w+\W+){0,3}$",
     re.I,
 )
 _NOT_STAKE = re.compile(
@@ -59,6 +60,7 @@ _NOT_STAKE = re.compile(
     re.I,
 )
 _EACH = re.compile(r"^\W*(ciascun[oa]|a testa|ognuno|l'uno)", re.I)
+_EACH_BEFORE = re.compile(r"\b(ciascun[oa]|ognuno|ognuna|entrambi)\b\W+(\w+\W+){0,3}$", re.I)
 
 
 @dataclass
@@ -201,7 +203,7 @@ def _draft(doc: Doc, cand: Candidate) -> Draft:
     text = cand.sent.text
     status = _status(text, kind)
     past = _PAST.search(text) is not None and not cand.in_title
-    explicit = _RUMOR.search(text) is not None or _COMPLETED.search(text) is not None
+    explicit = _RUMOR.search(text) is not None or _completed(text)
     return Draft(
         cand,
         kind,
@@ -215,10 +217,22 @@ def _draft(doc: Doc, cand: Candidate) -> Draft:
     )
 
 
+_FUTURE = re.compile(
+    r"\b(sarà|saranno|sia|siano|verrà|verranno|essere|prevede|previsto|prevista|atteso|attesa|attes[ie]|entro|"
+    r"dovrà|dovranno)\W+(\w+\W+){0,2}$",
+    re.I,
+)
+
+
+def _completed(text: str) -> bool:
+    """A completion cue that is not future ("sarà completata entro marzo" is still announced)."""
+    return any(not _FUTURE.search(text[: m.start()]) for m in _COMPLETED.finditer(text))
+
+
 def _status(text: str, kind: str) -> str:
     if _RUMOR.search(text):
         return "rumor"
-    if _COMPLETED.search(text):
+    if _completed(text):
         return "completed"
     return "announced"
 
@@ -253,7 +267,11 @@ def sentence_figures(doc: Doc, cand: Candidate) -> Figures:
             if figures.valuation is None:
                 figures.valuation, figures.valuation_currency = a.value, a.currency
             continue
-        if _NOT_DEAL_MONEY.search(before) or _EACH.search(text[a.end : a.end + 15]):
+        if (
+            _NOT_DEAL_MONEY.search(before)
+            or _EACH.search(text[a.end : a.end + 15])
+            or _EACH_BEFORE.search(before)
+        ):
             continue
         if not a.scaled and a.value < 50_000 and cand.deal_type != "funding_round":
             continue
@@ -431,19 +449,15 @@ def _merge_background(drafts: list[Draft]) -> list[Draft]:
     return out
 
 
-def _doc_currency(doc: Doc) -> str | None:
-    counts: dict[str, int] = {}
-    for a in doc._.dr_amounts:
-        if a.currency and a.scaled:
-            counts[a.currency] = counts.get(a.currency, 0) + 1
-    return max(counts, key=counts.get) if counts else None
-
-
 def to_event(doc: Doc, d: Draft) -> DealEvent:
     f = d.figures
     currency = f.currency if f.amount is not None else f.valuation_currency
     if (f.amount is not None or f.valuation is not None) and currency is None:
-        currency = _same_figure_currency(doc, f.amount or f.valuation) or _doc_currency(doc)
+        currency = (
+            _same_figure_currency(doc, f.amount or f.valuation)
+            or _sentence_currency(doc, d.cand.sent)
+            or "EUR"  # an Italian article that gives a figure without currency means euro
+        )
     flags: list[str] = []
     if f.amount and f.stake_pct and f.valuation and 0 < f.stake_pct < 100:
         implied = f.amount / (f.stake_pct / 100)
@@ -475,6 +489,11 @@ def to_event(doc: Doc, d: Draft) -> DealEvent:
     )
 
 
+def _sentence_currency(doc: Doc, sent: Span) -> str | None:
+    stated = [a.currency for a in _amounts_in(doc, sent) if a.currency]
+    return stated[0] if stated else None
+
+
 def _same_figure_currency(doc: Doc, value: float | None) -> str | None:
     """The currency stated elsewhere for the same figure ("7,3 milioni" here, "7,3 milioni di euro" there)."""
     if value is None:
@@ -485,8 +504,74 @@ def _same_figure_currency(doc: Doc, value: float | None) -> str | None:
     return None
 
 
+def fill_from_lead(doc: Doc, selected: list[Draft], drafts: list[Draft]) -> None:
+    """Figures the headline leaves out are often in a lead sentence that names no company
+    ("L'operazione vale 17 miliardi", "A guidare il round è il fondo X"): borrow them for the news event."""
+    triggers = list(doc.spans["deal_trigger"]) if "deal_trigger" in doc.spans else []
+    orgs = list(doc.spans["org"]) if "org" in doc.spans else []
+    t_end = title_end(doc)
+    other_targets = {id(d.cand.sent) for d in drafts}
+    news = [d for d in selected if d.news]
+    if not news:
+        return
+    index = 0
+    for sent in doc.sents:
+        if sent.start < t_end or not sent.text.strip():
+            continue
+        if sum(t.is_alpha for t in sent) >= 4:
+            index += 1
+        if index > LEAD_SENTENCES + 1:
+            break
+        sent_triggers = [t for t in triggers if sent.start <= t.start < sent.end]
+        if not sent_triggers:
+            continue
+        for d in news:
+            own = any(
+                d.cand.sent.start == sent.start for d2 in [d, *d.merged] if d2.cand.sent.start == sent.start
+            )
+            if own:
+                continue
+            if any(id(x.cand.sent) == id(sent) for x in drafts) and not any(
+                x.cand.sent.start == sent.start for x in [d, *d.merged]
+            ):
+                continue  # the sentence is about another deal
+            trig = next(
+                (t for t in sent_triggers if t.label_ == "generic" or _compatible(t.label_, d.deal_type)),
+                None,
+            )
+            if trig is None:
+                continue
+            _borrow(doc, d, Candidate(d.deal_type, trig, sent), SentenceView(sent, orgs))
+    del other_targets
+
+
+def _borrow(doc: Doc, d: Draft, probe: Candidate, view: SentenceView) -> None:
+    f = sentence_figures(doc, probe)
+    if d.figures.amount is None and f.amount is not None:
+        d.figures.amount, d.figures.currency = f.amount, f.currency
+    if (
+        d.figures.stake_pct is None
+        and f.stake_pct is not None
+        and d.deal_type in {"acquisition", "investment"}
+    ):
+        d.figures.stake_pct = f.stake_pct
+    if d.figures.valuation is None and f.valuation is not None and d.deal_type in {"funding_round", "ipo"}:
+        d.figures.valuation, d.figures.valuation_currency = f.valuation, f.valuation_currency
+    if d.deal_type == "funding_round" and d.acquirer is None:
+        lead = _lead_investor(view)
+        if lead is not None and not same_company(lead.text, d.target):
+            d.acquirer = clean_name(lead)
+            d.parties = _unique([*d.parties, d.acquirer])
+    text = probe.sent.text
+    same_kind = probe.trigger.label_ != "generic"
+    if same_kind and not d.status_explicit and (_RUMOR.search(text) or _completed(text)):
+        d.status, d.status_explicit = _status(text, d.deal_type), True
+
+
 def doc_events(doc: Doc) -> list[DealEvent]:
     drafts = find_drafts(doc)
     if not drafts:
         return []
-    return [to_event(doc, d) for d in select_news(doc, drafts)]
+    selected = select_news(doc, drafts)
+    fill_from_lead(doc, selected, drafts)
+    return [to_event(doc, d) for d in selected]

@@ -231,6 +231,8 @@ def _first_distinct(*orgs: Span | None, avoid: Span | None = None) -> Span | Non
 def roles_for(trig: Span, view: SentenceView) -> tuple[str, Span | None, Span | None, list[Span]] | None:
     """(deal_type, acquirer, target, other parties) for one trigger, or None when the sentence has no deal."""
     kind = trig.label_
+    if kind == "generic":
+        return None
     doc = view.doc
     word = trig.text.lower()
     lemma = doc[trig.start].lemma_
@@ -410,7 +412,7 @@ def _lead_investor(view: SentenceView) -> Span | None:
         if tok.lemma_ == "guidare" or low.startswith(("guidat", "capitanat", "guida")):
             org = view.org_after_word(_DA, tok.i + 1, tok.i + 3)
             if org is None and low == "guidare":
-                org = view.org_at(tok.i + 1, 5)
+                org = view.org_at(tok.i + 1, 9)
             if org is not None:
                 return org
         if low == "lead" and tok.i + 1 < len(doc) and doc[tok.i + 1].lower_ == "investor":

@@ -66,6 +66,10 @@ PATTERNS: dict[str, list[list[dict]]] = {
         [{"LOWER": "si"}, {"LEMMA": "fondere"}],
         [{"LOWER": {"IN": ["fondersi", "fondendosi"]}}],
     ],
+    # a deal named without its kind: only lends its figures to the article's deal (events.fill_from_lead)
+    "generic": [
+        *_lowers("operazione", "affare", "deal", "transazione", "assegno"),
+    ],
     "ipo": [
         *_lowers("ipo", "quotazione", "matricola", "quotarsi"),
         [{"LEMMA": {"IN": ["debutto", "debuttare", "sbarco", "sbarcare", "approdo", "approdare"]}}],
