@@ -592,3 +592,22 @@ def test_prefix_currency_hyphen_range_of_share_prices() -> None:
 def test_nell_ordine_dei_is_approx() -> None:
     [amount] = find_amounts("La valutazione è nell'ordine dei 6 miliardi di dollari.")
     assert amount.approx is True
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Un aumento di capitale di Euro 10.000.000,00 deliberato dall'assemblea.", [(10e6, "EUR")]),
+        ("Il finanziamento è di euro 1,5 milioni.", [(1.5e6, "EUR")]),
+        ("The lender provided EUR1.5bn of debt.", [(1.5e9, "EUR")]),
+        ("Una linea di credito da Usd 300 milioni.", [(300e6, "USD")]),
+        ("Il fondo svizzero investe CHF2m.", [(2e6, "CHF")]),
+    ],
+)
+def test_prefix_codes_and_notarial_euro(text: str, expected: list[tuple[float, str | None]]) -> None:
+    _assert_values(text, expected)
+
+
+@pytest.mark.parametrize("text", ["Il motore Euro 6 inquina meno.", "Gli Euro 2024 si giocano in Germania."])
+def test_euro_before_a_plain_integer_is_not_money(text: str) -> None:
+    assert find_amounts(text) == []

@@ -259,7 +259,13 @@ _ISO_CODES = (
     "EUR", "USD", "GBP", "CHF", "JPY", "CNY", "INR", "SEK", "NOK", "DKK", "CAD", "AUD", "HKD", "SGD", "RUB",
     "PLN", "KRW", "BRL", "TRY", "ILS", "CZK", "HUF", "NZD", "ZAR", "MXN", "AED", "SAR",
 )
-_PREFIX_RE = r"(?:US\$|HK\$|C\$|A\$|S\$|[€$£¥₹]|\b(?:" + "|".join(_ISO_CODES) + r")\b)"
+# Codes may touch the figure ("EUR1.5bn"); "Usd"/"Eur" appear in Italian copy; the word "euro" before a
+# figure is the notarial style ("Euro 10.000.000,00") and is checked in _atoms (not "Euro 6", "Euro 2024").
+_PREFIX_RE = (
+    r"(?:US\$|HK\$|C\$|A\$|S\$|[€$£¥₹]"
+    r"|(?<![A-Za-z])(?:" + "|".join(_ISO_CODES) + r"|(?i:usd|eur|chf|gbp))(?![A-Za-z])"
+    r"|(?<![\w])(?i:euro)(?=[ \u00a0]+[0-9]))"
+)
 
 # Suffix currency words -> ISO; None means "money but the currency is ambiguous".
 _SUFFIX_CURRENCY: dict[str, str | None] = {
@@ -302,7 +308,7 @@ _SP = r"[ \t\u00a0\u202f]"
 _AMOUNT_RE = re.compile(
     r"(?:(?P<pcur>" + _PREFIX_RE + r")" + _SP + r"{0,2})?"
     r"(?:(?P<vague>(?i:" + _VAGUE_RE + r"))"
-    r"|(?<![\w.,])(?P<num>" + _NUM_DIGITS + r")(?![.,]?[0-9])"
+    r"|(?(pcur)|(?<![\w.,]))(?P<num>" + _NUM_DIGITS + r")(?![.,]?[0-9])"
     r"|(?<![\w])(?P<word>(?i:" + _WORDNUM + r"))(?![\w])"
     r"|(?P<bare>)(?=(?i:milione|miliardo)\b))"
     r"(?:(?P<cscale>[BMKbmk]|bn)(?![\w])"
@@ -415,7 +421,8 @@ def _currency_of(match: re.Match[str]) -> tuple[str | None, bool, bool]:
     """-> (ISO code or None, prefix currency stated, suffix currency stated)."""
     pcur = match.group("pcur")
     if pcur:
-        return _PREFIX_CURRENCY.get(pcur.lower(), pcur.upper()), True, bool(match.group("scur"))
+        code = "EUR" if pcur.lower() == "euro" else _PREFIX_CURRENCY.get(pcur.lower(), pcur.upper())
+        return code, True, bool(match.group("scur"))
     scur = match.group("scur")
     if not scur:
         return None, False, False
@@ -425,6 +432,15 @@ def _currency_of(match: re.Match[str]) -> tuple[str | None, bool, bool]:
         qual_key = re.sub(r"\s+", " ", qual.lower())
         code = _QUALIFIED.get((code, qual_key), code)
     return code, False, True
+
+
+def _notarial_euro_without_figure(match: re.Match[str]) -> bool:
+    """"Euro 6", "Euro 2024": the word euro before a plain integer is a standard or a tournament."""
+    pcur = match.group("pcur")
+    if not pcur or pcur.lower() != "euro" or match.group("scale") or match.group("cscale"):
+        return False
+    num = match.group("num") or ""
+    return not any(sep in num for sep in ".,'’")
 
 
 def _base_value(match: re.Match[str], text: str) -> float | None:
@@ -460,6 +476,8 @@ def _atoms(text: str) -> Iterator[_Atom]:
             continue
         if match.group("cscale") and not (prefix or suffix):
             continue  # "70B" parameters, "4K" screens: compact scales count only next to a currency
+        if _notarial_euro_without_figure(match):
+            continue
         base = _base_value(match, text)
         if base is None:
             continue
