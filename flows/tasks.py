@@ -35,8 +35,7 @@ def _transient_only(task: Task[..., Any], task_run: TaskRun, state: State[Any]) 
     return False
 
 
-@task(name="fetch-feeds", cache_policy=NO_CACHE)
-def fetch_all_feeds(
+def _fetch_all_feeds(
     sources: Sequence[FeedSource], states: dict[str, FeedState], settings: FetchSettings
 ) -> list[FeedResult]:
     """Fetch every feed concurrently (conditional GETs; per-host limits in SafeFetcher).
@@ -49,15 +48,7 @@ def fetch_all_feeds(
     return asyncio.run(fetch_feeds(list(sources), states, settings))
 
 
-@task(
-    name="fetch-articles",
-    task_run_name="fetch-articles-{host}",
-    cache_policy=NO_CACHE,
-    retries=1,
-    retry_delay_seconds=2,
-    retry_condition_fn=_transient_only,
-)
-def fetch_host_articles(host: str, entries: Sequence[FeedEntry], settings: FetchSettings) -> list[Article]:
+def _fetch_host_articles(host: str, entries: Sequence[FeedEntry], settings: FetchSettings) -> list[Article]:
     """Download and extract the new articles of one host (one fetcher, so its per-host limit holds)."""
     from extractors.articles import fetch_articles
 
@@ -66,8 +57,7 @@ def fetch_host_articles(host: str, entries: Sequence[FeedEntry], settings: Fetch
     return articles
 
 
-@task(name="extract-deals", cache_policy=NO_CACHE)
-def extract_batch(
+def _extract_batch(
     docs: Sequence[tuple[str, str]], settings: ExtractionSettings, companies: Sequence[str]
 ) -> list[list[DealEvent]]:
     """Deal events of a batch of (title, text), with one spaCy pipeline cached per process."""
@@ -80,6 +70,19 @@ def extract_batch(
         events = [[e for e in evs if e.confidence >= settings.min_confidence] for evs in events]
     return events
 
+
+# The plain functions keep their own module-level names so that Dask workers can unpickle them by
+# reference (a decorated name would point at the Task object instead of the function).
+fetch_all_feeds = task(name="fetch-feeds", cache_policy=NO_CACHE)(_fetch_all_feeds)
+fetch_host_articles = task(
+    name="fetch-articles",
+    task_run_name="fetch-articles-{host}",
+    cache_policy=NO_CACHE,
+    retries=1,
+    retry_delay_seconds=2,
+    retry_condition_fn=_transient_only,
+)(_fetch_host_articles)
+extract_batch = task(name="extract-deals", cache_policy=NO_CACHE)(_extract_batch)
 
 _PIPELINE_LOCK = threading.RLock()
 _PIPELINE: dict[str, Any] = {}

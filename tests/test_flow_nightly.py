@@ -1,0 +1,173 @@
+"""The nightly flow end to end on real parts: Prefect (test harness), loopback web sites, a DuckDB file,
+a webhook receiver. What a user sees: the summary, the warehouse rows, the requests publishers get."""
+
+from __future__ import annotations
+
+import time
+from http.server import BaseHTTPRequestHandler
+from pathlib import Path
+
+import duckdb
+import pytest
+from fixtures.flow.sites import Webhook, conditional, fixture_bytes, serve_demo_site, write_config
+from support.server import LoopbackServer, Response
+
+from flows.nightly import nightly, run_nightly
+
+pytestmark = [pytest.mark.usefixtures("prefect_harness"), pytest.mark.slow]
+
+
+def rows(db: Path, sql: str) -> list[tuple]:
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        return con.execute(sql).fetchall()
+    finally:
+        con.close()
+
+
+def feed_requests(server: LoopbackServer, path: str) -> list[dict[str, str]]:
+    return [headers for _, p, headers in server.requests if p == path]
+
+
+def test_full_run_stores_deals_and_a_rerun_sends_conditional_requests_and_adds_nothing(
+    tmp_path: Path,
+) -> None:
+    with serve_demo_site(0, "127.0.0.1") as site_a, serve_demo_site(1, "127.0.0.2") as site_b:
+        config = write_config(
+            tmp_path,
+            [
+                {"name": "TechEconomy", "url": site_a.feed_url},
+                {"name": "StartupNews", "url": site_b.feed_url},
+            ],
+        )
+        first = nightly(str(config))
+        db = tmp_path / "wh" / "dealradar.duckdb"
+        articles = rows(db, "SELECT url, site, extraction, title FROM articles ORDER BY url")
+        events = rows(db, "SELECT event_id, article_url, deal_type FROM deal_events")
+        deals = rows(db, "SELECT acquirer, target, n_sources FROM deals WHERE target = 'DataVela'")
+
+        assert first["feeds_fetched"] == 2 and first["feeds_failed"] == 0
+        assert first["articles_new"] == site_a.n_articles + site_b.n_articles == len(articles)
+        assert all(a[2] == "page" for a in articles), articles  # text came from the pages, not the feeds
+        assert not any("utm_" in a[0] for a in articles)  # canonical URLs, tracking parameters dropped
+        assert first["deal_events"] == len(events) > 0
+        assert first["deals_new"] > 0
+        # The same acquisition told by two sites is one deal with two sources.
+        assert len(deals) == 1 and deals[0][2] == 2
+        assert (tmp_path / "parquet" / "deals.parquet").exists()
+
+        second = nightly(str(config))
+        conditional_headers = (
+            feed_requests(site_a, site_a.feed_path)[-1],
+            feed_requests(site_b, site_b.feed_path)[-1],
+        )
+
+    assert all("If-None-Match" in h or "If-Modified-Since" in h for h in conditional_headers)
+    assert second["feeds_not_modified"] == 2 and second["feeds_fetched"] == 0
+    assert second["articles_new"] == 0 and second["deal_events"] == 0 and second["deals_new"] == 0
+    assert rows(db, "SELECT count(*) FROM articles")[0][0] == len(articles)
+    assert rows(db, "SELECT count(*) FROM deal_events")[0][0] == len(events)
+    assert rows(db, "SELECT status FROM runs ORDER BY started_at") == [("ok",), ("ok",)]
+
+
+def slow_feed(request: BaseHTTPRequestHandler) -> Response:
+    time.sleep(6)  # longer than the configured total timeout
+    return Response(200, b"<rss/>", {"Content-Type": "application/rss+xml"})
+
+
+def test_feeds_that_time_out_fail_or_are_not_xml_are_reported_and_the_others_load(tmp_path: Path) -> None:
+    broken = LoopbackServer(
+        {
+            "/slow.xml": slow_feed,
+            "/error.xml": Response(500, b"Internal Server Error", {"Content-Type": "text/plain"}),
+            "/page.xml": Response(
+                200, fixture_bytes("not_a_feed.html"), {"Content-Type": "text/html; charset=utf-8"}
+            ),
+        },
+        host="127.0.0.3",
+    )
+    with broken, serve_demo_site(2, "127.0.0.1") as good:
+        feeds = [
+            {"name": "Lento", "url": broken.url("/slow.xml")},
+            {"name": "Guasto", "url": broken.url("/error.xml")},
+            {"name": "Non un feed", "url": broken.url("/page.xml")},
+            {"name": "Il Giornale", "url": good.feed_url},
+        ]
+        summary = nightly(str(write_config(tmp_path, feeds)))
+
+    db = tmp_path / "wh" / "dealradar.duckdb"
+    assert summary["feeds_failed"] == 3 and summary["feeds_fetched"] == 1
+    assert set(summary["feed_failures"]) == {"Lento", "Guasto", "Non un feed"}
+    assert summary["articles_new"] == good.n_articles
+    assert rows(db, "SELECT count(*) FROM articles WHERE feed_name = 'Il Giornale'")[0][0] == good.n_articles
+    states = dict(rows(db, "SELECT feed_name, last_status FROM feed_state"))
+    assert states == {
+        "Lento": "failed",
+        "Guasto": "failed",
+        "Non un feed": "failed",
+        "Il Giornale": "fetched",
+    }
+    assert rows(db, "SELECT status FROM runs") == [("partial",)]
+
+
+def test_an_article_that_fails_transiently_is_fetched_again_next_run(tmp_path: Path) -> None:
+    page = fixture_bytes("one_entry_article.html")
+    state = {"up": False}
+
+    def article(request: BaseHTTPRequestHandler) -> Response:
+        if not state["up"]:
+            return Response(503, b"Service Unavailable", {"Content-Type": "text/plain", "Retry-After": "1"})
+        return Response(200, page, {"Content-Type": "text/html; charset=utf-8"})
+
+    server = LoopbackServer({"/articoli/quantica-labs-round/": article})
+    with server:
+        feed = fixture_bytes("one_entry_feed.xml", base=server.url("").rstrip("/"))
+        server.routes["/feed.xml"] = conditional(feed, "application/rss+xml")
+        config = write_config(tmp_path, [{"name": "Cronache", "url": server.url("/feed.xml")}])
+        first = nightly(str(config))
+        state["up"] = True
+        second = nightly(str(config))
+        feed_headers = [h for _, p, h in server.requests if p == "/feed.xml"]
+
+    db = tmp_path / "wh" / "dealradar.duckdb"
+    assert first["articles_new"] == 0 and first["articles_skipped"].get("retry_next_run") == 1
+    # The feed's ETag was not saved, so the second run fetched the whole feed again and found the entry.
+    assert "If-None-Match" not in feed_headers[1]
+    assert second["articles_new"] == 1
+    assert rows(db, "SELECT count(*), min(extraction) FROM articles") == [(1, "page")]
+    assert rows(db, "SELECT etag IS NOT NULL FROM feed_state") == [(True,)]
+
+
+def test_an_alert_is_sent_once_and_a_receiver_down_gets_it_next_run(tmp_path: Path) -> None:
+    with serve_demo_site(2, "127.0.0.1") as site, Webhook(up=False) as hook:
+        config = write_config(
+            tmp_path,
+            [{"name": "Il Giornale", "url": site.feed_url}],
+            alerts={"urls": [hook.url], "retry_backoff_s": 0},
+        )
+        down = nightly(str(config))
+        hook.up = True
+        up = nightly(str(config))
+        again = nightly(str(config))
+
+    assert (
+        down["deals_new"] > 0
+        and down["alerts_sent"] == 0
+        and down["alerts_pending"] == down["alerts_enqueued"] > 0
+    )
+    assert up["alerts_sent"] == down["alerts_enqueued"] and up["alerts_pending"] == 0
+    assert again["alerts_sent"] == 0 and again["alerts_enqueued"] == 0
+    ids = [headers["X-Dealradar-Alert-Id"] for headers, _ in hook.calls]
+    assert len(ids) == len(set(ids)) == down["alerts_enqueued"]
+
+
+def test_the_flow_runs_unchanged_on_a_dask_cluster(tmp_path: Path) -> None:
+    from prefect_dask import DaskTaskRunner
+
+    runner = DaskTaskRunner(cluster_kwargs={"processes": False, "n_workers": 1, "threads_per_worker": 4,
+                                            "dashboard_address": None})  # fmt: skip
+    with serve_demo_site(1, "127.0.0.2") as site:
+        summary = run_nightly(write_config(tmp_path, [{"name": "StartupNews", "url": site.feed_url}]), runner)
+    db = tmp_path / "wh" / "dealradar.duckdb"
+    assert summary["articles_new"] == site.n_articles == rows(db, "SELECT count(*) FROM articles")[0][0]
+    assert summary["deal_events"] == rows(db, "SELECT count(*) FROM deal_events")[0][0] > 0
