@@ -354,6 +354,11 @@ def mark_failed(
     return status
 
 
+def note_unroutable(con: duckdb.DuckDBPyConnection, alert_id: str, reason: str) -> None:
+    """Say why a message is not sent, without counting an attempt (its channel left the config)."""
+    con.execute("UPDATE alert_outbox SET last_error = ? WHERE alert_id = ?", [reason, alert_id])
+
+
 def count_waiting(con: duckdb.DuckDBPyConnection, now: datetime) -> int:
     """Pending messages not due yet (back-off or cool-down)."""
     return con.execute(

@@ -161,18 +161,30 @@ def send_pending(
 
     failed: attempts that failed now (the message waits `retry_backoff_s` x 2^(attempts-1) for a later run,
     or is parked as "failed" after `max_attempts`); deferred: messages left for a later run, because they
-    are not due yet (back-off, cool-down) or because their channel already failed in this call (one dead
-    channel costs one timeout per run, not one per message).
+    are not due yet (back-off, cool-down), because their channel already failed in this call (one dead
+    channel costs one timeout per run, not one per message), or because their channel is no longer in the
+    config (they wait, attempts untouched, in case it comes back).
     """
     moment = outbox.as_naive_utc(now)
     channels = _channels(settings)
     counts = {"sent": 0, "failed": 0, "deferred": 0}
     failed_channels: set[str] = set()
+    unroutable: set[tuple[str, str]] = set()
     for row in outbox.due_rows(con, moment):
         if row.channel_id in failed_channels:
             counts["deferred"] += 1
             continue
-        if _send_row(con, row, channels.get(row.channel_id), settings, moment, now is None):
+        url = channels.get(row.channel_id)
+        if url is None:
+            # Kept as it is (no attempt counted): it goes out if the channel comes back into the config.
+            gone = f"channel {row.channel_label} of rule {row.rule_name!r} is not in the config any more"
+            outbox.note_unroutable(con, row.alert_id, f"{gone}; kept until it is")
+            if (row.rule_name, row.channel_id) not in unroutable:
+                log.warning("alerts wait: %s", gone)
+            unroutable.add((row.rule_name, row.channel_id))
+            counts["deferred"] += 1
+            continue
+        if _send_row(con, row, url, settings, moment, now is None):
             counts["sent"] += 1
         else:
             counts["failed"] += 1
@@ -184,7 +196,7 @@ def send_pending(
 def _send_row(
     con: duckdb.DuckDBPyConnection,
     row: outbox.OutboxRow,
-    url: str | None,
+    url: str,
     settings: AlertsSettings,
     moment: datetime,
     real_clock: bool,
@@ -193,10 +205,7 @@ def _send_row(
         log.warning("alert %s (%s) was interrupted mid-send; sending it again with the same id",
                     row.alert_id, row.channel_label)  # fmt: skip
     attempts = outbox.mark_sending(con, row.alert_id, moment)  # committed before the channel sees anything
-    if url is None:
-        error = f"channel {row.channel_label} of rule {row.rule_name!r} is no longer in the config"
-    else:
-        error = deliver(url, row.message, row.alert_id, settings.send_timeout_s)
+    error = deliver(url, row.message, row.alert_id, settings.send_timeout_s)
     if error is None:
         outbox.mark_sent(con, row.alert_id, outbox.utcnow() if real_clock else moment)
         return True

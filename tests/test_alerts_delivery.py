@@ -327,6 +327,16 @@ def test_after_max_attempts_a_message_is_parked_but_still_listed(con):
     assert (row["status"], row["attempts"], row["channel"]) == ("failed", 2, "json #1")
 
 
+def test_a_message_whose_channel_left_the_config_waits_for_it(con, webhook):
+    settings = AlertsSettings(urls=[webhook.url()])
+    enqueue_alerts(con, settings, night(con, ["round"]))
+    assert send_pending(con, AlertsSettings()) == {"sent": 0, "failed": 0, "deferred": 1}
+    [row] = pending(con)
+    assert row["attempts"] == 0 and "not in the config any more" in row["last_error"]
+    assert send_pending(con, settings)["sent"] == 1
+    assert len(webhook.calls) == 1
+
+
 def test_hostile_company_name_arrives_escaped_and_trimmed(con, mailbox, webhook):
     box, port = mailbox
     hostile = "<script>alert('x')</script> [x](http://evil.example) " + "Z" * 10_000
