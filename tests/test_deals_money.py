@@ -611,3 +611,17 @@ def test_prefix_codes_and_notarial_euro(text: str, expected: list[tuple[float, s
 @pytest.mark.parametrize("text", ["Il motore Euro 6 inquina meno.", "Gli Euro 2024 si giocano in Germania."])
 def test_euro_before_a_plain_integer_is_not_money(text: str) -> None:
     assert find_amounts(text) == []
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Raccolti 1,5 milioni su 2 milioni di obiettivo.",
+        "L'azienda ha chiuso con 3 milioni di rosso.",
+        "Il gruppo ha 4 miliardi di liquidità in cassa.",
+        "Pagati 2 milioni di riscatto agli hacker.",
+        "La startup ha incassato 600 milioni di commissioni.",
+    ],
+)
+def test_money_nouns_after_di_keep_the_amount(text: str) -> None:
+    assert find_amounts(text)[-1].value in (2e6, 3e6, 4e9, 600e6)

@@ -373,6 +373,11 @@ _MONEY_NOUN_STEMS = (
     "finanziament", "esborso", "cui", "quest", "tal", "euro", "dollar", "sterlin", "franch", "valut",
     "pagament", "indennizz", "risarciment", "rimbors", "acquist", "offert", "sconto", "rincar", "extra",
     "transazion", "affar", "operazion", "round", "seed", "venture", "equity", "deal",
+    "obiettiv", "target", "tetto", "soglia", "importo", "controvalor", "corrispettiv", "prezz", "ammontar",
+    "cifr", "somm", "plusvalenz", "minusvalenz", "svalutazion", "accantonament", "fluss", "cash", "capex",
+    "ebit", "rosso", "passiv", "attiv", "deficit", "avanz", "rat", "canon", "affitt", "mutu", "garanzi",
+    "commission", "fee", "royalt", "tariff", "bonus", "dote", "tesorett", "fattur", "riscatt", "scamb",
+    "contant", "liquid", "denar", "soldi", "quattrin", "tranche", "finanziat",
     # time words: "10 milioni i primi giorni" still counts money
     "prim", "ultim", "prossim", "scors", "successiv", "precedent",
 )
