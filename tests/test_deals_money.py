@@ -625,3 +625,16 @@ def test_euro_before_a_plain_integer_is_not_money(text: str) -> None:
 )
 def test_money_nouns_after_di_keep_the_amount(text: str) -> None:
     assert find_amounts(text)[-1].value in (2e6, 3e6, 4e9, 600e6)
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [("Costa un paio di miliardi.", 2e9), ("Una decina di milioni di euro per il piano.", 10e6)],
+)
+def test_vague_counts_are_approx(text: str, value: float) -> None:
+    [amount] = find_amounts(text)
+    assert (amount.value, amount.approx) == (value, True)
+
+
+def test_hyphenated_model_name_is_not_the_lower_end_of_a_percentage_range() -> None:
+    assert [p.text for p in find_percentages("Il GPT-4 e il 20% degli utenti.")] == ["20%"]

@@ -16,13 +16,22 @@ Behaviour decisions the extractor relies on (each one is tested):
   number with a scale of a million or more ("15 miliardi", "3 mln", "2 billion") even without currency
   (then `currency` is None, or `default_currency` with `currency_inferred=True`). A bare number ("26 IPO",
   "nel 2022") and a bare thousands figure ("500mila abitanti") are not amounts. A scaled figure followed
-  by "di <count noun>" ("250 milioni di utenti", "3 milioni di azioni") is a count, not money; "di
-  <money noun>" ("340 milioni di finanziamenti") stays an amount.
+  by "di <count noun>" ("250 milioni di utenti", "3 milioni di azioni") or by "gli/i/le <count noun>"
+  ("15 milioni gli utenti") is a count, not money; "di <money noun>" ("340 milioni di finanziamenti",
+  "di ricavi", "di obiettivo") stays an amount. Compact scales ("70B", "5M", "400k") count only next to a
+  currency ("1,1B$", "$40M", "400k€"). "Euro 10.000.000,00" (notarial) is EUR; "Euro 6", "Euro 2024" are
+  not money. Vague quantities ("decine di milioni", "centinaia di milioni") are not amounts; "un paio di
+  miliardi" (2e9) and "una decina di milioni" (1e7) are, with `approx=True`.
 - Ranges: "tra 2 e 3 milioni", "tra i 10 e i 15 milioni di euro", "10-15 milioni" give ONE Amount whose
   `value` is the lower bound, `high` the upper bound, `approx=True`; its span covers the whole range.
   "da 10 a 15 milioni" and "10 e 15 milioni" (without tra/fra) give TWO Amounts (often a change from one
   figure to another, or two figures listed); the first one borrows the scale and currency of the second.
-- "un miliardo e 200 milioni" is one Amount (1.2e9); "un miliardo e mezzo" is 1.5e9.
+- "un miliardo e 200 milioni" is one Amount (1.2e9); "un miliardo e mezzo" is 1.5e9; "un milione e
+  duecentomila euro" is 1.2e6; "superiore al miliardo di dollari" is 1e9.
+- Number words: uno..diciannove, venti..novanta and compounds (ventuno, trentotto), cento, duecento..,
+  mille, duemila.., mezzo ("mezzo miliardo"); a word counts only with a scale or currency ("sei milioni",
+  not "sei").
+- English forms: "$2 billion", "USD 300 million", "€1.5bn", "$300m", "EUR1.5bn", "1,1B$", "610M$".
 - `approx` is True after "oltre", "circa", "quasi", "più di", "fino a", "intorno ai", "almeno", "sui",
   "superiore a", "over", "about", ... and before "circa"/"abbondanti"; "da 260 milioni" and
   "per 1,5 miliardi" are exact. Modifiers are not part of the span.
@@ -412,6 +421,7 @@ class _Atom:
     suffix_currency: bool
     scaled: bool
     word: bool = False  # figure in words ("trecentomila"): may end "un milione e trecentomila"
+    vague: bool = False  # "un paio di", "una decina di": approximate by wording
 
 
 def _scale_of(match: re.Match[str]) -> float:
@@ -508,6 +518,7 @@ def _atoms(text: str) -> Iterator[_Atom]:
             suffix_currency=suffix,
             scaled=scale >= 1e6,
             word=bool(match.group("word")),
+            vague=bool(match.group("vague")),
         )
 
 
@@ -545,7 +556,7 @@ def _merge_compounds(atoms: list[_Atom], text: str) -> list[_Atom]:
                 start=prev.start, end=atom.end, value=prev.value + atom.value, scale=atom.scale,
                 currency=prev.currency or atom.currency, has_currency=prev.has_currency or atom.has_currency,
                 prefix_currency=prev.prefix_currency, suffix_currency=atom.suffix_currency,
-                scaled=prev.scaled or atom.scaled,
+                scaled=prev.scaled or atom.scaled, vague=prev.vague,
             )
             continue
         merged.append(atom)
@@ -575,7 +586,7 @@ def _make_amount(
         currency, inferred = default_currency, True
     return Amount(
         start=start, end=end, value=value, currency=currency,
-        approx=approx or _approx(text, start, end), text=text[start:end],
+        approx=approx or atom.vague or _approx(text, start, end), text=text[start:end],
         per_share=_per_share(text, start, end), high=high, scaled=atom.scaled, currency_inferred=inferred,
     )
 
@@ -711,7 +722,8 @@ def find_percentages(text: str) -> list[Percentage]:
         if lower is not None:
             low = parse_number(lower.group("num"))
             low_end = lower.start() + len(lower.group("num"))
-            if low is not None and not _is_year(low, lower.group("num")):
+            hyphen_word = _HYPHEN_WORD_BEFORE.search(text, max(0, lower.start() - 2), lower.start())
+            if low is not None and not _is_year(low, lower.group("num")) and not hyphen_word:
                 found.append(Percentage(lower.start(), low_end, low, text[lower.start(): low_end]))
         found.append(Percentage(match.start(), match.end(), value, match.group()))
         floor = match.end()
