@@ -158,7 +158,7 @@ def _facts(view: DealView) -> list[tuple[str, str]]:
 def headline(view: DealView) -> str:
     """Who does what, e.g. "acquisition: Acme → Beta", trimmed and free of markup characters."""
     a, t = title_safe(clean(view.acquirer, 60)), title_safe(clean(view.target, 60))
-    others = ", ".join(title_safe(clean(p, 60)) for p in view.parties[:3])
+    others = ", ".join(n for n in (title_safe(clean(p, 60)) for p in view.parties[:3]) if n)
     names = f"{a} → {t}" if a and t else a or t or others
     return f"{title_safe(clean(view.deal_type, 40).replace('_', ' '))}: {names or 'unnamed parties'}"
 

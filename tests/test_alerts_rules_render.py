@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from alerts.outbox import channel_id, channel_label
@@ -16,6 +20,7 @@ from alerts.render import (
     render_instant,
     safe_url,
     sample_view,
+    title_safe,
 )
 from alerts.rules import UnknownRule, effective_rules, find_rule, matches, name_tokens
 from alerts.send import MissingSecret, expand_channel, redact
@@ -148,3 +153,21 @@ def test_the_stored_channel_reference_carries_no_secret():
     raw = "slack://TokenA/TokenB/TokenC/#deals"
     assert channel_label(raw, 0) == "slack #1"
     assert "Token" not in channel_id(raw) and channel_id(raw) == channel_id(raw) != channel_id(raw + "x")
+
+
+_OUR_TAGS = re.compile(r"</?(p|b|i|ul|li|h3|br)>|<a href=\"[^\"<>]*\">|</a>")
+
+
+@settings(max_examples=150, deadline=None)
+@given(name=st.text(max_size=300), evidence=st.text(max_size=800), title=st.text(max_size=300))
+def test_no_feed_text_can_become_markup(name, evidence, title):
+    view = sample_view()
+    view.acquirer, view.target, view.parties = name, name[::-1], [name, title]
+    view.first_title, view.evidence, view.first_url = title, evidence, None
+    for message in (render_instant(view, "r", "id"), render_digest([view, view], "r", "id")):
+        assert "<" not in _OUR_TAGS.sub("", message.html)
+        assert re.search(r"(?<!\\)[\[\]<>`*_]", message.markdown.replace("**", "")) is None
+        assert all(c == "\n" or c.isprintable() for c in message.text + message.title)
+        assert not re.search(r"[<>\[\]`*_]", message.title.removeprefix("[dealradar]"))
+        if not any(title_safe(clean(x, 60)) for x in (name, title)):
+            assert message.title.endswith("unnamed parties") or "Digest" in message.title
