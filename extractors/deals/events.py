@@ -202,7 +202,7 @@ def _draft(doc: Doc, cand: Candidate) -> Draft:
     parties = _unique([p.name for p in (cand.acquirer, cand.target, *cand.others) if p is not None])
     text = cand.sent.text
     status = _status(text, kind)
-    past = _PAST.search(text) is not None and not cand.in_title
+    past = _PAST.search(clause_of(cand.trigger, cand.sent).text) is not None
     explicit = _RUMOR.search(text) is not None or _completed(text)
     return Draft(
         cand,
@@ -227,6 +227,21 @@ _FUTURE = re.compile(
 def _completed(text: str) -> bool:
     """A completion cue that is not future ("sarà completata entro marzo" is still announced)."""
     return any(not _FUTURE.search(text[: m.start()]) for m in _COMPLETED.finditer(text))
+
+
+_CLAUSE_BREAKS = frozenset({",", ";", ":", "(", ")", "–", "—", "-"})
+
+
+def clause_of(trig: Span, sent: Span) -> Span:
+    """The comma-delimited clause around a trigger ("Marevivo, che aveva raccolto 8 milioni, rileva ...")."""
+    doc = sent.doc
+    start = trig.start
+    while start > sent.start and doc[start - 1].text not in _CLAUSE_BREAKS:
+        start -= 1
+    end = trig.end
+    while end < sent.end and doc[end].text not in _CLAUSE_BREAKS:
+        end += 1
+    return doc[start:end]
 
 
 def _status(text: str, kind: str) -> str:
@@ -276,12 +291,24 @@ def sentence_figures(doc: Doc, cand: Candidate) -> Figures:
         if not a.scaled and a.value < 50_000 and cand.deal_type != "funding_round":
             continue
         deal_amounts.append(a)
+    others = [t for t in doc.spans["deal_trigger"] if sent.start <= t.start < sent.end and t.start != trig.start]
+    others = [t for t in others if t.label_ != "generic"]
+    # an amount closer to another deal word of the sentence belongs to that deal
+    deal_amounts = [
+        a
+        for a in deal_amounts
+        if not any(abs(a.start - t.start_char) < abs(a.start - trig.start_char) for t in others)
+        or not others
+    ]
     if deal_amounts:
         # nearest to the trigger, a figure after it preferred (the object of the deal verb)
-        best = min(
-            deal_amounts,
-            key=lambda a: abs(a.start - trig.start_char) * (1 if a.start > trig.start_char else 1.5),
-        )
+        clause = clause_of(trig, sent)
+
+        def distance(a) -> float:
+            d = abs(a.start - trig.start_char) * (1 if a.start > trig.start_char else 1.5)
+            return d if clause.start_char <= a.start < clause.end_char else d * 3 + 200
+
+        best = min(deal_amounts, key=distance)
         figures.amount, figures.currency = best.value, best.currency
     if cand.deal_type in {"acquisition", "investment", "merger"}:
         stakes = []
@@ -356,9 +383,11 @@ def select_news(doc: Doc, drafts: list[Draft]) -> list[Draft]:
     def about_title(d: Draft) -> bool:
         return any(same_company(n, t) for n in (d.target, d.acquirer) for t in title_names)
 
+    title_current = [d for d in title_drafts if not d.past]
     for d in drafts:
         if d.cand.in_title:
-            d.news = True
+            # "X, che aveva raccolto 8 milioni, rileva Y": the relative clause's deal is context
+            d.news = not d.past or not title_current
         elif d.cand.sent_index <= LEAD_SENTENCES and not d.past:
             if title_drafts:
                 d.news = any(

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator
 
+from spacy.lang.it.stop_words import STOP_WORDS
 from spacy.language import Language
 from spacy.tokens import Doc, Span, Token
 
@@ -148,6 +149,8 @@ class OrgFinder:
             return None
         if all(lx.fold(t.text) in lx.places() or t.lower_ in CONNECTORS for t in span):
             return None
+        if end - start > 1 and span.text.isupper() and all(t.lower_ in self.vocabulary for t in span):
+            return None  # an upper-case heading ("START UP", "ULTIME NOTIZIE")
         if self._is_person(doc, start, end) or self._is_source(doc, start, end):
             return None
         cue = self._has_cue(doc, start, end)
@@ -157,8 +160,18 @@ class OrgFinder:
             return None
         return Span(doc, start, end, label="ORG_CUE" if cue else "ORG")
 
+    def _namey(self, doc: Doc, start: int, end: int) -> bool:
+        """Whether a token in the span can carry a name: not only legal forms, generic nouns or list words."""
+        for t in doc[start:end]:
+            f = lx.fold(t.text)
+            if t.lower_ in CONNECTORS or f in lx.ORG_SUFFIXES or f in self.rejected or f in lx.GENERIC_HEADS:
+                continue
+            return True
+        return False
+
     def _trim(self, doc: Doc, start: int, end: int, mid_caps: set[str]) -> tuple[int, int]:
-        # Drop leading headline/sentence-opening words ("Ieri Intesa Sanpaolo", "IPO Reddit").
+        # Drop leading headline/sentence-opening words ("Ieri Intesa Sanpaolo", "IPO Reddit"), but keep
+        # "Mercurio Ventures": a common word followed only by a legal form or generic tail is the name.
         while end - start > 1:
             tok = doc[start]
             f = lx.fold(tok.text)
@@ -166,12 +179,14 @@ class OrgFinder:
             opener = is_sentence_initial(tok) and self._is_common_word(tok, mid_caps)
             if not (generic or opener) or doc[start:end].text in mid_caps:
                 break
+            if not self._namey(doc, start + 1, end):
+                break
             start += 1
         while end - start > 1 and doc[start].lower_ in CONNECTORS:
             start += 1
-        # Drop a leading place ("Abu Dhabi Mubadala") when a name remains.
+        # Drop a leading place ("Abu Dhabi Mubadala") when a name remains ("Ravenna Labs" stays).
         for k in range(end - 1, start, -1):
-            if lx.fold(doc[start:k].text) in lx.places():
+            if lx.fold(doc[start:k].text) in lx.places() and self._namey(doc, k, end):
                 start = k
                 break
         # Drop a trailing place after a connector ("Bending Spoons di Milano").
@@ -179,12 +194,13 @@ class OrgFinder:
             if doc[k].lower_ in CONNECTORS and lx.fold(doc[k + 1 : end].text) in lx.places():
                 end = k
                 break
-        while end > start and (
-            doc[end - 1].lower_ in CONNECTORS or lx.fold(doc[end - 1].text) in self.rejected
-        ):
-            if end - start == 1:
+        # Drop trailing connectors and institution words ("Reddit Ipo"); keep "Portofino Cloud", "Telecom Italia".
+        while end - start > 1:
+            f = lx.fold(doc[end - 1].text)
+            if doc[end - 1].lower_ in CONNECTORS or (f in lx.institutions() and f not in lx.ORG_SUFFIXES):
+                end -= 1
+            else:
                 break
-            end -= 1
         return start, end
 
     def _is_common_word(self, tok: Token, mid_caps: set[str]) -> bool:
@@ -196,7 +212,16 @@ class OrgFinder:
             return False
         if tok.text.isupper() and len(tok.text) > 1 or any(c.isupper() for c in tok.text[1:]):
             return False
-        return f in self.vocabulary
+        if f not in self.vocabulary:
+            return False
+        if f in STOP_WORDS:
+            return True
+        # "Girasole ha avviato...": a word written capitalised again and again, never in lower case, is a name
+        counts = tok.doc.user_data.get("dealradar.case_counts")
+        if counts is None:
+            counts = _case_counts(tok.doc)
+        capital, lower = counts.get(f, (0, 0))
+        return not (capital >= 2 and lower == 0)
 
     def _is_person(self, doc: Doc, start: int, end: int) -> bool:
         first = lx.fold(doc[start].text)
@@ -223,6 +248,27 @@ class OrgFinder:
             return True
         prev = [t.lower_ for t in doc[max(0, start - 2) : start]]
         return any(p in lx.ORG_CUES for p in prev)
+
+
+def _case_counts(doc: Doc) -> dict[str, tuple[int, int]]:
+    """Per lower-cased word: (sentences where it is capitalised, lower-case uses)."""
+    capital: dict[str, set[int]] = {}
+    lower: dict[str, int] = {}
+    t_end = int(doc.user_data.get("dealradar.title_end", 0))
+    title = lx.fold(doc[:t_end].text) if t_end else ""
+    for sent in doc.sents:
+        if sent.start >= t_end and title and lx.fold(sent.text) in title:
+            continue  # the page repeating its headline is not a second use
+        for t in sent:
+            if not t.is_alpha:
+                continue
+            if t.text[0].isupper():
+                capital.setdefault(t.lower_, set()).add(sent.start)
+            else:
+                lower[t.lower_] = lower.get(t.lower_, 0) + 1
+    frozen = {k: (len(capital.get(k, ())), lower.get(k, 0)) for k in set(capital) | set(lower)}
+    doc.user_data["dealradar.case_counts"] = frozen
+    return frozen
 
 
 def _mid_sentence_names(doc: Doc) -> set[str]:

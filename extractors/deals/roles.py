@@ -80,6 +80,9 @@ _NEGATION = re.compile(
 )
 
 
+_PARTICIPLE = re.compile(r"^(acquisit|acquistat|rilevat|comprat)[oaie]$")
+
+
 @dataclass
 class Party:
     name: str
@@ -174,9 +177,14 @@ class SentenceView:
         return out
 
     def head_of_conjunction(self, org: Span) -> Span:
-        """The first of a list that ends with org ("Tencent e Square possono" -> Tencent)."""
+        """The first of a list that ends with org ("Tencent e Square possono" -> Tencent); a list ends "e X"."""
+        before = [o for o in self.orgs if o.end <= org.start]
+        if not before or not self._joined(before[-1], org):
+            return org
+        if not any(t.lower_ in {"e", "ed"} for t in self.doc[before[-1].end : org.start]):
+            return org
         head = org
-        for prev in reversed([o for o in self.orgs if o.end <= org.start]):
+        for prev in reversed(before):
             if self._joined(prev, head):
                 head = prev
             else:
@@ -283,7 +291,8 @@ def _acquisition(trig, view: SentenceView, word, lemma):
         if target is None:
             return None
         return "acquisition", view.subject_before(trig.start, exclude=target), target, []
-    if lemma in {"acquisire", "acquistare", "rilevare", "comprare"} or word.startswith(("prend", "pass")):
+    verbal = lemma in {"acquisire", "acquistare", "rilevare", "comprare"} or _PARTICIPLE.match(word) is not None
+    if verbal or word.startswith(("prend", "pass")):
         if word.startswith("pass"):  # "Y passa nelle mani di X"
             return (
                 "acquisition",

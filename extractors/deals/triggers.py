@@ -30,6 +30,8 @@ PATTERNS: dict[str, list[list[dict]]] = {
     "acquisition": [
         *_lemmas("acquisire", "acquistare", "rilevare", "comprare"),
         [{"LOWER": {"IN": ["offerta", "offerte", "scalata"]}}],
+        # participles the lookup table files under adjectives ("acquisita" -> "acquisito")
+        [{"LOWER": {"REGEX": "^(acquisit|acquistat|rilevat|comprat)[oaie]$"}}],
         *_lowers("acquisizione", "acquisizioni", "opa", "ops", "takeover", "acquisto", "acquirente"),
         [{"LEMMA": "prendere"}, {"LOWER": {"IN": ["il", "l'"]}, "OP": "?"}, {"LOWER": "controllo"}],
         [
@@ -42,6 +44,7 @@ PATTERNS: dict[str, list[list[dict]]] = {
     ],
     "investment": [
         *_lemmas("investire"),
+        [{"LOWER": {"REGEX": "^investit[oaie]$"}}],
         *_lowers("investimento", "quota", "partecipazione"),
         [{"LEMMA": "entrare"}, {"LOWER": {"IN": ["nel", "in"]}}, {"LOWER": "capitale"}],
         [{"LOWER": "ingresso"}],
@@ -49,6 +52,7 @@ PATTERNS: dict[str, list[list[dict]]] = {
     ],
     "funding_round": [
         *_lemmas("raccogliere"),
+        [{"LOWER": {"REGEX": "^raccolt[oaie]$"}, "LEMMA": {"NOT_IN": ["raccolta"]}}],
         *_lowers("round", "seed", "crowdfunding", "finanziamento", "tornata"),
         [{"LOWER": "serie"}, {"LOWER": {"IN": ["a", "b", "c", "d"]}}],
         [{"LOWER": "series"}, {"LOWER": {"IN": ["a", "b", "c", "d"]}}],

@@ -1,0 +1,44 @@
+"""Hand-written Italian mini-articles, one phenomenon each: the extractor's generalisation set.
+
+Each case in tests/fixtures/deals/cases.yaml lists the news events it must yield (background events are
+ignored); an empty list means no news event at all (a false alert would reach users).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from extractors.deals import load_pipeline, extract_deals
+
+CASES = yaml.safe_load((Path(__file__).parent / "fixtures" / "deals" / "cases.yaml").read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="module")
+def nlp():
+    return load_pipeline()
+
+
+def _matches(event, want: dict) -> bool:
+    for key, value in want.items():
+        got = getattr(event, key)
+        if key in {"amount", "stake_pct"}:
+            if got is None or abs(got - value) > 0.01 * value:
+                return False
+        elif got != value:
+            return False
+    return True
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c["id"] for c in CASES])
+def test_case(case, nlp):
+    [events] = extract_deals([(case["title"], case["text"])], nlp=nlp)
+    news = [e for e in events if not e.background]
+    if not case["expect"]:
+        assert news == [], f"false alert: {news}"
+        return
+    for want in case["expect"]:
+        assert any(_matches(e, want) for e in news), f"wanted {want}, got {news}"
+    assert len(news) == len(case["expect"]), f"extra events: {news}"
