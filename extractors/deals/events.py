@@ -125,6 +125,8 @@ def find_drafts(doc: Doc) -> list[Draft]:
             acquirer, target = _resolve_anaphora(view, trig, kind, acquirer, target, focus, in_title, index)
             if target is None or (acquirer is not None and acquirer.start == target.start):
                 continue
+            if acquirer is None and kind in {"merger", "partnership"}:
+                continue  # a combination needs both sides
             cand = Candidate(
                 kind,
                 trig,
@@ -293,13 +295,8 @@ def sentence_figures(doc: Doc, cand: Candidate) -> Figures:
         deal_amounts.append(a)
     others = [t for t in doc.spans["deal_trigger"] if sent.start <= t.start < sent.end and t.start != trig.start]
     others = [t for t in others if t.label_ != "generic"]
-    # an amount closer to another deal word of the sentence belongs to that deal
-    deal_amounts = [
-        a
-        for a in deal_amounts
-        if not any(abs(a.start - t.start_char) < abs(a.start - trig.start_char) for t in others)
-        or not others
-    ]
+    # "X, che aveva raccolto 8 milioni, rileva Y": an amount in another deal word's clause belongs to that deal
+    deal_amounts = [a for a in deal_amounts if not _owned_by_other(doc, a, trig, others, sent)]
     if deal_amounts:
         # nearest to the trigger, a figure after it preferred (the object of the deal verb)
         clause = clause_of(trig, sent)
@@ -326,6 +323,16 @@ def sentence_figures(doc: Doc, cand: Candidate) -> Figures:
             best = min(stakes, key=lambda p: abs(p.start - trig.start_char))
             figures.stake_pct = best.value
     return figures
+
+
+def _owned_by_other(doc: Doc, amount, trig: Span, others: list[Span], sent: Span) -> bool:
+    tok = doc.char_span(amount.start, amount.end, alignment_mode="expand")
+    if tok is None:
+        return False
+    clause = clause_of(tok, sent)
+    if clause.start <= trig.start < clause.end:
+        return False
+    return any(clause.start <= t.start < clause.end for t in others)
 
 
 def _key(name: str | None) -> tuple[str, ...]:

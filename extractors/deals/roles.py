@@ -479,10 +479,10 @@ def _merger(trig, view: SentenceView, word, lemma):
         other = view.org_after_word(frozenset({"e", "ed", "con"}), tra.end, tra.end + 2)
         return ("merger", tra, other, []) if other is not None else None
     other = view.org_after_word(frozenset({"con"}) | _DI, trig.end, trig.end + 4)
-    first = view.subject_before(trig.start, exclude=other)
-    if first is None or other is None:
+    if other is None:
         return None
-    return "merger", first, other, []
+    # "La società si fonde con Y": the subject may be the article's company (filled by the caller)
+    return "merger", view.subject_before(trig.start, exclude=other), other, []
 
 
 def _ipo(trig, view: SentenceView, word, lemma):
