@@ -22,6 +22,7 @@ import duckdb
 from alerts.render import Change, DealView, Message, format_money, render_digest, render_instant
 from alerts.rules import deal_names, effective_rules, matches, watchlist_hits
 from alerts.settings import AlertRule, AlertsSettings
+from warehouse.bulk import insert_columns
 
 log = logging.getLogger(__name__)
 
@@ -113,16 +114,22 @@ def _mentions(con: duckdb.DuckDBPyConnection, deal_ids: list[str]) -> dict[str, 
     return by_deal
 
 
-def _last_announced(
-    con: duckdb.DuckDBPyConnection, rule: str, channel: str, deal_id: str
-) -> dict[str, Any] | None:
+def _last_announced(con: duckdb.DuckDBPyConnection, deal_ids: list[str]) -> dict[tuple[str, str, str], dict]:
+    """(rule, channel, deal) -> the latest message about the deal there: what it announced, and until when
+    it held later ones back (`last_not_before`, for the cool-down). One query for all deals."""
     rows = _rows(
         con,
-        """SELECT revision, status, amount, currency, amount_eur, stake_pct FROM alert_outbox_deals
-           WHERE rule_name = ? AND channel_id = ? AND deal_id = ? ORDER BY revision DESC LIMIT 1""",
-        [rule, channel, deal_id],
+        """SELECT d.rule_name, d.channel_id, d.deal_id, d.revision, d.status, d.amount, d.currency,
+                  d.amount_eur, d.stake_pct,
+                  max(o.not_before) OVER (PARTITION BY d.rule_name, d.channel_id, d.deal_id)
+                      AS last_not_before
+           FROM alert_outbox_deals d JOIN alert_outbox o USING (alert_id)
+           WHERE list_contains(?, d.deal_id)
+           QUALIFY row_number() OVER (
+               PARTITION BY d.rule_name, d.channel_id, d.deal_id ORDER BY d.revision DESC) = 1""",
+        [deal_ids],
     )
-    return rows[0] if rows else None
+    return {(r["rule_name"], r["channel_id"], r["deal_id"]): r for r in rows}
 
 
 def _changes(before: dict[str, Any], deal: dict[str, Any]) -> list[Change]:
@@ -185,20 +192,22 @@ def enqueue_alerts(con: duckdb.DuckDBPyConnection, settings: AlertsSettings, run
     all. Idempotent: running it again for the same run adds nothing. One transaction.
     """
     rules = effective_rules(settings)
-    if not rules:
-        return 0
-    deals = _touched_deals(con, str(run_id))
+    deals = _touched_deals(con, str(run_id)) if rules else []
     if not deals:
         return 0
-    mentions = _mentions(con, [d["deal_id"] for d in deals])
+    deal_ids = [d["deal_id"] for d in deals]
+    mentions = _mentions(con, deal_ids)
+    announced = _last_announced(con, deal_ids)
     now = utcnow()
-    written = 0
+    batch = _Batch()
+    for rule in rules:
+        wanted = [d for d in deals if matches(rule, d, {m["site"] for m in mentions[d["deal_id"]]})]
+        for index, url in enumerate(rule.channels):
+            due = _due_here(rule, channel_id(url), wanted, mentions, announced)
+            batch.add(rule, url, index, due, str(run_id), now)
     con.execute("BEGIN TRANSACTION")
     try:
-        for rule in rules:
-            wanted = [d for d in deals if matches(rule, d, {m["site"] for m in mentions[d["deal_id"]]})]
-            for index, url in enumerate(rule.channels):
-                written += _enqueue_channel(con, rule, url, index, wanted, mentions, str(run_id), now)
+        written = batch.write(con)
         con.execute("COMMIT")
     except Exception:
         con.execute("ROLLBACK")
@@ -208,20 +217,24 @@ def enqueue_alerts(con: duckdb.DuckDBPyConnection, settings: AlertsSettings, run
     return written
 
 
-def _enqueue_channel(
-    con: duckdb.DuckDBPyConnection,
+@dataclass
+class _Due:
+    deal: dict[str, Any]
+    view: DealView
+    last_not_before: datetime | None
+
+
+def _due_here(
     rule: AlertRule,
-    url: str,
-    index: int,
+    cid: str,
     deals: list[dict[str, Any]],
     mentions: dict[str, list[dict[str, Any]]],
-    run_id: str,
-    now: datetime,
-) -> int:
-    cid = channel_id(url)
-    due: list[tuple[dict[str, Any], DealView]] = []
+    announced: dict[tuple[str, str, str], dict[str, Any]],
+) -> list[_Due]:
+    """The deals this channel of the rule has not heard about at their current revision."""
+    due = []
     for deal in deals:
-        before = _last_announced(con, rule.name, cid, deal["deal_id"])
+        before = announced.get((rule.name, cid, deal["deal_id"]))
         if before is not None and before["revision"] >= deal["revision"]:
             continue  # this revision (or a later one) was already announced here
         kind = "update" if before else "new"
@@ -230,70 +243,110 @@ def _enqueue_channel(
             continue
         view = _view(deal, mentions.get(deal["deal_id"], []), rule, kind)
         view.changes = changes
-        due.append((deal, view))
-    if not due:
-        return 0
-    label = channel_label(url, index)
-    if rule.mode == "digest":
-        alert_id = _alert_id(rule.name, cid, "digest", run_id)
-        message = render_digest([v for _, v in due], rule.name, alert_id)
-        return _insert(con, alert_id, rule, cid, label, "digest", None, run_id, message, due, now, now)
-    written = 0
-    for deal, view in due:
-        alert_id = _alert_id(rule.name, cid, deal["deal_id"], deal["revision"])
-        message = render_instant(view, rule.name, alert_id)
-        not_before = _cooled_down(con, rule, cid, deal["deal_id"], now)
-        written += _insert(con, alert_id, rule, cid, label, view.kind, deal, run_id, message, [(deal, view)],
-                           now, not_before)  # fmt: skip
-    return written
+        due.append(_Due(deal, view, before["last_not_before"] if before else None))
+    return due
 
 
-def _cooled_down(
-    con: duckdb.DuckDBPyConnection, rule: AlertRule, cid: str, deal_id: str, now: datetime
-) -> datetime:
-    if not rule.cooldown_hours:
-        return now
-    last = con.execute(
-        """SELECT max(o.not_before) FROM alert_outbox o JOIN alert_outbox_deals d USING (alert_id)
-           WHERE d.rule_name = ? AND d.channel_id = ? AND d.deal_id = ?""",
-        [rule.name, cid, deal_id],
-    ).fetchone()[0]
-    return now if last is None else max(now, last + timedelta(hours=rule.cooldown_hours))
+class _Batch:
+    """Messages and the deals they cover, written with one bulk insert per table."""
+
+    def __init__(self) -> None:
+        self.messages: list[dict[str, Any]] = []
+        self.covered: list[dict[str, Any]] = []
+
+    def add(self, rule: AlertRule, url: str, index: int, due: list[_Due], run_id: str, now: datetime) -> None:
+        if not due:
+            return
+        cid, label = channel_id(url), channel_label(url, index)
+        base = {
+            "rule_name": rule.name,
+            "mode": rule.mode,
+            "channel_id": cid,
+            "channel_label": label,
+            "run_id": run_id,
+            "created_at": now,
+        }
+        if rule.mode == "digest":
+            alert_id = _alert_id(rule.name, cid, "digest", run_id)
+            message = render_digest([d.view for d in due], rule.name, alert_id)
+            self._add(alert_id, {**base, "kind": "digest", "not_before": now}, message, due)
+            return
+        for item in due:
+            deal = item.deal
+            alert_id = _alert_id(rule.name, cid, deal["deal_id"], deal["revision"])
+            message = render_instant(item.view, rule.name, alert_id)
+            not_before = now
+            if rule.cooldown_hours and item.last_not_before is not None:
+                not_before = max(now, item.last_not_before + timedelta(hours=rule.cooldown_hours))
+            fields = {
+                **base,
+                "kind": item.view.kind,
+                "deal_id": deal["deal_id"],
+                "revision": deal["revision"],
+                "not_before": not_before,
+            }
+            self._add(alert_id, fields, message, [item])
+
+    def _add(self, alert_id: str, fields: dict[str, Any], message: Message, due: list[_Due]) -> None:
+        texts = {"title": message.title, "body_text": message.text, "body_markdown": message.markdown}
+        due_at = {"next_attempt_at": fields["not_before"]}  # a new message is due once its cool-down is over
+        self.messages.append({"alert_id": alert_id, **fields, **texts, "body_html": message.html, **due_at})
+        for item in due:
+            d = item.deal
+            announced = {k: d.get(k) for k in ("status", "amount", "currency", "amount_eur", "stake_pct")}
+            self.covered.append(
+                {
+                    "alert_id": alert_id,
+                    "rule_name": fields["rule_name"],
+                    "channel_id": fields["channel_id"],
+                    "deal_id": d["deal_id"],
+                    "revision": d["revision"],
+                    "kind": item.view.kind,
+                    **announced,
+                }
+            )
+
+    def write(self, con: duckdb.DuckDBPyConnection) -> int:
+        ids = [m["alert_id"] for m in self.messages]
+        found = con.execute("SELECT alert_id FROM alert_outbox WHERE list_contains(?, alert_id)", [ids])
+        existing = {r[0] for r in found.fetchall()}
+        # A channel listed twice in a rule yields the same ids twice: keep one.
+        messages = list({m["alert_id"]: m for m in self.messages if m["alert_id"] not in existing}.values())
+        covered = list(
+            {(c["alert_id"], c["deal_id"]): c for c in self.covered if c["alert_id"] not in existing}.values()
+        )
+        insert_columns(con, "alert_outbox", _columns(messages, _MESSAGE_TYPES), on_conflict="ignore")
+        insert_columns(con, "alert_outbox_deals", _columns(covered, _COVERED_TYPES), on_conflict="ignore")
+        return len(messages)
 
 
-def _insert(
-    con: duckdb.DuckDBPyConnection,
-    alert_id: str,
-    rule: AlertRule,
-    cid: str,
-    label: str,
-    kind: str,
-    deal: dict[str, Any] | None,
-    run_id: str,
-    message: Message,
-    covered: list[tuple[dict[str, Any], DealView]],
-    now: datetime,
-    not_before: datetime,
-) -> int:
-    inserted = con.execute(
-        """INSERT INTO alert_outbox (alert_id, rule_name, mode, kind, channel_id, channel_label, deal_id,
-               revision, run_id, title, body_text, body_markdown, body_html, status, attempts, created_at,
-               not_before, next_attempt_at)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', 0, ?, ?, ?)
-           ON CONFLICT (alert_id) DO NOTHING RETURNING alert_id""",
-        [alert_id, rule.name, rule.mode, kind, cid, label, deal["deal_id"] if deal else None,
-         deal["revision"] if deal else None, run_id, message.title, message.text, message.markdown,
-         message.html, now, not_before, not_before],
-    ).fetchall()  # fmt: skip
-    if not inserted:
-        return 0
-    con.executemany(
-        """INSERT INTO alert_outbox_deals VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-           ON CONFLICT DO NOTHING""",
-        [[alert_id, rule.name, cid, d["deal_id"], d["revision"], v.kind, d.get("status"), d.get("amount"),
-          d.get("currency"), d.get("amount_eur"), d.get("stake_pct")] for d, v in covered],
-    )  # fmt: skip
-    return 1
+_MESSAGE_TYPES = {
+    "alert_id": "VARCHAR",
+    "rule_name": "VARCHAR",
+    "mode": "VARCHAR",
+    "kind": "VARCHAR",
+    "channel_id": "VARCHAR",
+    "channel_label": "VARCHAR",
+    "deal_id": "VARCHAR",
+    "revision": "INTEGER",
+    "run_id": "VARCHAR",
+    "title": "VARCHAR",
+    "body_text": "VARCHAR",
+    "body_markdown": "VARCHAR",
+    "body_html": "VARCHAR",
+    "created_at": "TIMESTAMP",
+    "not_before": "TIMESTAMP",
+    "next_attempt_at": "TIMESTAMP",
+}  # fmt: skip  (status and attempts take their defaults: pending, 0)
+_COVERED_TYPES = {
+    "alert_id": "VARCHAR", "rule_name": "VARCHAR", "channel_id": "VARCHAR", "deal_id": "VARCHAR",
+    "revision": "INTEGER", "kind": "VARCHAR", "status": "VARCHAR", "amount": "DOUBLE", "currency": "VARCHAR",
+    "amount_eur": "DOUBLE", "stake_pct": "DOUBLE",
+}  # fmt: skip
+
+
+def _columns(rows: list[dict[str, Any]], types: dict[str, str]) -> list[tuple[str, str, list[Any]]]:
+    return [(name, sql_type, [r.get(name) for r in rows]) for name, sql_type in types.items()]
 
 
 # --- the delivery state machine: pending -> sending -> sent | pending (retry) | failed (parked) -----------
