@@ -284,8 +284,40 @@ def _is_statistic(trig: Span, view: SentenceView) -> bool:
     }
 
 
+_TO = frozenset({"a", "ad", "al", "alla", "allo", "all'", "ai", "agli"})
+_SELL = re.compile(r"^(ced|vend|cession)")
+_UNIT_WORDS = frozenset({"ramo", "quota", "partecipazione", "divisione", "attività", "asset", "business", "controllo"})
+
+
+def _sale(trig, view: SentenceView, word, lemma):
+    """"X cede Y a Z", "X vende il 30% di Y a Z", "Y ceduta a Z", "la cessione di Y a Z": Z buys Y."""
+    doc = view.doc
+    nominal = word.startswith(("cession", "vendit"))
+    before = {t.lemma_ for t in doc[max(view.sent.start, trig.start - 3) : trig.start]}
+    passive = re.match(r"^(cedut|vendut)[oaie]$", word) is not None and bool(before & {"essere", "venire"})
+    if passive:
+        return "acquisition", view.org_after_word(_TO, trig.end, trig.end + 4), view.subject_before(trig.start), []
+    target = view.org_after_word(_DI, trig.end, trig.end + 6) if nominal else view.org_at(trig.end, 8)
+    if target is None:
+        target = view.org_after_word(_DI, trig.end, trig.end + 8)
+    start = target.end if target is not None else trig.end
+    buyer = view.org_after_word(_TO, start, start + 8)
+    if buyer is None:
+        return None
+    if target is None:
+        # "X cede il ramo d'azienda a Z": a unit of the seller changes hands
+        if nominal or not any(t.lower_ in _UNIT_WORDS for t in doc[trig.end : buyer.start]):
+            return None
+        target = view.subject_before(trig.start, exclude=buyer)
+    if target is None or target.start == buyer.start:
+        return None
+    return "acquisition", buyer, target, []
+
+
 def _acquisition(trig, view: SentenceView, word, lemma):
     doc = view.doc
+    if _SELL.match(word) or lemma in {"cedere", "vendere"}:
+        return _sale(trig, view, word, lemma)
     if word.startswith("offert") or word == "scalata":
         target = view.org_after_word(_PER | _SU | _DI, trig.end, trig.end + 8)
         if target is None:
@@ -392,7 +424,9 @@ def _has_stake_words(view: SentenceView) -> bool:
 def _funding(trig, view: SentenceView, word, lemma):
     doc = view.doc
     target = None
-    if lemma == "raccogliere":
+    if lemma in {"incassare", "ottenere"} and not _amount_follows(view, trig):
+        return None  # "ottiene un premio", "incassa ricavi": only money obtained is a round
+    if lemma in {"raccogliere", "incassare", "ottenere"} or word.startswith("raccolt"):
         target = view.subject_before(trig.start)
         if target is None:
             target = view.org_at(trig.end, 14)
@@ -408,6 +442,11 @@ def _funding(trig, view: SentenceView, word, lemma):
     others = [o for o in view.orgs if o.start != target.start and (lead is None or o.start != lead.start)]
     others = [o for o in others if o.start > trig.start or _word_is(doc, o, _DA)]
     return "funding_round", lead, target, others
+
+
+def _amount_follows(view: SentenceView, trig: Span) -> bool:
+    spans = view.doc.spans["money"] if "money" in view.doc.spans else []
+    return any(trig.end <= m.start <= trig.end + 4 for m in spans)
 
 
 def _word_is(doc: Doc, org: Span, words: frozenset[str]) -> bool:

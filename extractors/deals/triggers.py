@@ -41,6 +41,11 @@ PATTERNS: dict[str, list[list[dict]]] = {
             {"LOWER": {"IN": ["acquisto", "scambio"]}},
         ],
         [{"LEMMA": "passare"}, {"LOWER": "nelle"}, {"LOWER": "mani"}],
+        [{"LEMMA": "passare"}, {"LOWER": "sotto"}, {"LOWER": "il"}, {"LOWER": "controllo"}],
+        # the seller's side: "X cede Y a Z", "la cessione di Y a Z"
+        *_lemmas("cedere", "vendere"),
+        [{"LOWER": {"REGEX": "^(cedut|vendut)[oaie]$"}}],
+        *_lowers("cessione", "vendita"),
     ],
     "investment": [
         *_lemmas("investire"),
@@ -51,7 +56,7 @@ PATTERNS: dict[str, list[list[dict]]] = {
         [{"LEMMA": "entrare"}, {"LOWER": "in"}],
     ],
     "funding_round": [
-        *_lemmas("raccogliere"),
+        *_lemmas("raccogliere", "incassare", "ottenere"),
         [{"LOWER": {"REGEX": "^raccolt[oaie]$"}, "LEMMA": {"NOT_IN": ["raccolta"]}}],
         *_lowers("round", "seed", "crowdfunding", "finanziamento", "tornata"),
         [{"LOWER": "serie"}, {"LOWER": {"IN": ["a", "b", "c", "d"]}}],
