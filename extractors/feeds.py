@@ -150,6 +150,33 @@ def _scan_prolog(content: bytes) -> tuple[str | None, bool]:
     return found["root"], found["entities"]
 
 
+_XML_DECL_ENCODING = re.compile(rb"""^(\s*<\?xml[^>]*?encoding\s*=\s*["'])([A-Za-z0-9._-]+)(["'])""")
+_SINGLE_BYTE = {b"iso-8859-1", b"iso8859-1", b"latin1", b"latin-1", b"windows-1252", b"cp1252", b"us-ascii",
+                b"ascii", b"iso-8859-15"}
+
+
+def _trust_valid_utf8(content: bytes, content_type: str | None) -> tuple[bytes, str | None]:
+    """A feed labelled Latin-1/Windows-1252 whose bytes are valid UTF-8 with accents is UTF-8 mislabelled
+    (decoding it as labelled gives "PerchÃ©"). Relabel it so feedparser decodes it right."""
+    if content.isascii():
+        return content, content_type
+    declared = _XML_DECL_ENCODING.match(content[:300])
+    header = re.search(r"charset\s*=\s*[\"']?([A-Za-z0-9._-]+)", content_type or "", re.IGNORECASE)
+    labels = {declared.group(2).lower() if declared else b"",
+              header.group(1).lower().encode() if header else b""}
+    if not labels & _SINGLE_BYTE:
+        return content, content_type
+    try:
+        content.decode("utf-8")
+    except UnicodeDecodeError:
+        return content, content_type  # really single-byte: the label is right
+    if declared:
+        content = declared.group(1) + b"utf-8" + declared.group(3) + content[declared.end():]
+    if header and content_type:
+        content_type = content_type[: header.start(1)] + "utf-8" + content_type[header.end(1):]
+    return content, content_type
+
+
 def _looks_like_html(content: bytes) -> bool:
     head = content[:4096].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
     return head.startswith((b"<!doctype html", b"<html")) or b"<html" in head[:1024]
@@ -170,6 +197,7 @@ def parse_feed(source: FeedSource, content: bytes, content_type: str | None, *,
     is_html_root = root is not None and root.rsplit(":", 1)[-1].lower() == "html"
     if is_html_root or (root is None and _looks_like_html(content)):
         raise FeedParseError("an HTML page, not a feed")
+    content, content_type = _trust_valid_utf8(content, content_type)
     headers = {"content-location": source.url}
     if content_type:
         headers["content-type"] = content_type
@@ -333,7 +361,8 @@ async def _fetch_one(source: FeedSource, state: FeedState | None, settings: Fetc
 # ------------------------------------------------------------------------------------------- dates
 # Dates as feeds and Italian pages write them. RFC 822 ("Sat, 07 Jan 2023 10:00:00 +0100"), ISO 8601
 # and Italian forms ("sab, 07 gen 2023 10:00:00 +0100", "7 gennaio 2023", "07/01/2023 10:00"). A time
-# without a zone is Italian local time (Europe/Rome): that is what Italian sites mean by it.
+# without a zone is Italian local time (Europe/Rome): that is what Italian sites mean by it. A date without
+# a time is noon in Rome, so that it stays on the same calendar day once in UTC.
 
 ROME = ZoneInfo("Europe/Rome")
 _MIN_YEAR, _MAX_YEAR = 1990, 2100  # outside this range a "date" is noise, not a publication date
@@ -365,6 +394,8 @@ _IT_NUMERIC = re.compile(
     re.IGNORECASE,
 )
 
+_ISO_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
 
 def _aware_utc(value: datetime) -> datetime | None:
     if value.tzinfo is None:
@@ -381,7 +412,8 @@ def _from_rfc822(text: str) -> datetime | None:
 
 def _from_parts(year: str, month: int, day: str, hour: str | None, minute: str | None,
                 second: str | None) -> datetime:
-    clock = (int(hour or 0), int(minute or 0), int(second or 0))
+    # A bare date means that day in Italy: noon keeps it on the same calendar day in UTC.
+    clock = (int(hour), int(minute or 0), int(second or 0)) if hour is not None else (12, 0, 0)
     return datetime(int(year), month, int(day), *clock, tzinfo=ROME)
 
 
@@ -398,6 +430,9 @@ def _parse(text: str) -> datetime | None:
     if m := _IT_NUMERIC.match(text):
         day, month, year, hour, minute, second = m.groups()
         return _from_parts(year, int(month), day, hour, minute, second)
+    if _ISO_DAY.match(text):
+        year, month, day = text.split("-")
+        return _from_parts(year, int(month), day, None, None, None)
     try:
         return datetime.fromisoformat(text.replace("z", "Z"))
     except ValueError:

@@ -11,13 +11,35 @@ import ipaddress
 import threading
 import time
 import zlib
+from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler
 
 import pytest
+from support.server import LoopbackServer, Response
 
 from extractors.http import FetchError, SafeFetcher, is_public_address
 from extractors.settings import FetchSettings
-from support.server import LoopbackServer, Response
+
+
+@pytest.fixture(scope="module")
+def shared_server() -> Iterator[LoopbackServer]:
+    # One server per module: starting and stopping one costs half a second (its shutdown poll).
+    with LoopbackServer() as server:
+        yield server
+
+
+@pytest.fixture
+def web(shared_server: LoopbackServer) -> LoopbackServer:
+    shared_server.routes.clear()
+    with shared_server._lock:
+        shared_server.requests.clear()
+    return shared_server
+
+
+def serve(server: LoopbackServer, routes: dict) -> LoopbackServer:  # type: ignore[type-arg]
+    server.routes.update(routes)
+    return server
+
 
 BODY = "Il gruppo milanese ha acquisito la società torinese. È un'operazione da 42 milioni di €.".encode()
 
@@ -25,8 +47,11 @@ BODY = "Il gruppo milanese ha acquisito la società torinese. È un'operazione d
 def settings(**overrides: object) -> FetchSettings:
     base: dict[str, object] = {
         "allow_private_addresses": True,  # the test server is on loopback
-        "connect_timeout_s": 2, "read_timeout_s": 2, "total_timeout_s": 5,
-        "retries": 0, "retry_backoff_s": 0.01,
+        "connect_timeout_s": 2,
+        "read_timeout_s": 2,
+        "total_timeout_s": 5,
+        "retries": 0,
+        "retry_backoff_s": 0.01,
     }
     base.update(overrides)
     return FetchSettings(**base)  # type: ignore[arg-type]
@@ -37,7 +62,7 @@ async def fetch(url: str, s: FetchSettings | None = None, **kwargs: object):
         return await fetcher.get(url, max_bytes=kwargs.pop("max_bytes", 1_000_000), **kwargs)  # type: ignore[arg-type]
 
 
-def test_plain_gzip_and_deflate_bodies_arrive_decoded() -> None:
+def test_plain_gzip_and_deflate_bodies_arrive_decoded(web: LoopbackServer) -> None:
     raw_deflate = zlib.compressobj(6, zlib.DEFLATED, -15)
     raw = raw_deflate.compress(BODY) + raw_deflate.flush()
     routes = {
@@ -46,61 +71,63 @@ def test_plain_gzip_and_deflate_bodies_arrive_decoded() -> None:
         "/deflate": Response(200, zlib.compress(BODY), {"Content-Encoding": "deflate"}),
         "/raw-deflate": Response(200, raw, {"Content-Encoding": "deflate"}),
     }
-    with LoopbackServer(routes) as server:
-        for path in routes:
-            response = asyncio.run(fetch(server.url(path)))
-            assert response.content == BODY, path
-            assert response.status == 200 and not response.not_modified
-        accepted = {headers.get("Accept-Encoding") for _, path, headers in server.requests if path != "/robots.txt"}
-        assert accepted == {"gzip, deflate"}
+    server = serve(web, routes)
+    for path in routes:
+        response = asyncio.run(fetch(server.url(path)))
+        assert response.content == BODY, path
+        assert response.status == 200 and not response.not_modified
+    accepted = {
+        headers.get("Accept-Encoding") for _, path, headers in server.requests if path != "/robots.txt"
+    }
+    assert accepted == {"gzip, deflate"}
 
 
-def test_user_agent_and_accept_are_sent() -> None:
-    with LoopbackServer({"/a": Response(200, BODY)}) as server:
-        asyncio.run(fetch(server.url("/a"), settings(user_agent="dealradar-test/9 (+x)"), accept="text/html"))
-        _, _, headers = next(r for r in server.requests if r[1] == "/a")
-        assert headers["User-Agent"] == "dealradar-test/9 (+x)"
-        assert headers["Accept"] == "text/html"
+def test_user_agent_and_accept_are_sent(web: LoopbackServer) -> None:
+    server = serve(web, {"/a": Response(200, BODY)})
+    asyncio.run(fetch(server.url("/a"), settings(user_agent="dealradar-test/9 (+x)"), accept="text/html"))
+    _, _, headers = next(r for r in server.requests if r[1] == "/a")
+    assert headers["User-Agent"] == "dealradar-test/9 (+x)"
+    assert headers["Accept"] == "text/html"
 
 
-def test_conditional_get_turns_304_into_not_modified() -> None:
+def test_conditional_get_turns_304_into_not_modified(web: LoopbackServer) -> None:
     def feed(handler: BaseHTTPRequestHandler) -> Response:
         if handler.headers.get("If-None-Match") == '"v1"':
             return Response(304, b"", {"ETag": '"v1"'})
         return Response(200, BODY, {"ETag": '"v1"', "Last-Modified": "Tue, 12 Mar 2024 09:30:00 GMT"})
 
-    with LoopbackServer({"/feed": feed}) as server:
-        first = asyncio.run(fetch(server.url("/feed")))
-        assert first.etag == '"v1"' and first.last_modified == "Tue, 12 Mar 2024 09:30:00 GMT"
-        second = asyncio.run(fetch(server.url("/feed"), etag=first.etag, last_modified=first.last_modified))
-        assert second.not_modified and second.status == 304 and second.content == b""
-        sent = [h for _, p, h in server.requests if p == "/feed"][1]
-        assert sent["If-None-Match"] == '"v1"'
-        assert sent["If-Modified-Since"] == "Tue, 12 Mar 2024 09:30:00 GMT"
+    server = serve(web, {"/feed": feed})
+    first = asyncio.run(fetch(server.url("/feed")))
+    assert first.etag == '"v1"' and first.last_modified == "Tue, 12 Mar 2024 09:30:00 GMT"
+    second = asyncio.run(fetch(server.url("/feed"), etag=first.etag, last_modified=first.last_modified))
+    assert second.not_modified and second.status == 304 and second.content == b""
+    sent = [h for _, p, h in server.requests if p == "/feed"][1]
+    assert sent["If-None-Match"] == '"v1"'
+    assert sent["If-Modified-Since"] == "Tue, 12 Mar 2024 09:30:00 GMT"
 
 
-def test_redirects_are_followed_by_hand_and_reported() -> None:
+def test_redirects_are_followed_by_hand_and_reported(web: LoopbackServer) -> None:
     routes = {
         "/old": Response(301, b"", {"Location": "/middle"}),
         "/middle": Response(302, b"", {"Location": "/final?x=1"}),
         "/final": Response(200, BODY),
     }
-    with LoopbackServer(routes) as server:
-        response = asyncio.run(fetch(server.url("/old")))
-        assert response.content == BODY
-        assert response.final_url == server.url("/final?x=1")
-        assert response.redirects == [server.url("/middle"), server.url("/final?x=1")]
+    server = serve(web, routes)
+    response = asyncio.run(fetch(server.url("/old")))
+    assert response.content == BODY
+    assert response.final_url == server.url("/final?x=1")
+    assert response.redirects == [server.url("/middle"), server.url("/final?x=1")]
 
 
-def test_redirect_chain_longer_than_the_limit_is_refused() -> None:
+def test_redirect_chain_longer_than_the_limit_is_refused(web: LoopbackServer) -> None:
     routes = {f"/r{i}": Response(302, b"", {"Location": f"/r{i + 1}"}) for i in range(5)}
     routes["/r5"] = Response(200, BODY)
-    with LoopbackServer(routes) as server:
-        with pytest.raises(FetchError) as err:
-            asyncio.run(fetch(server.url("/r0"), settings(max_redirects=3)))
-        assert err.value.kind == "redirect" and not err.value.transient
-        assert "/r5" not in server.paths_requested()
-        assert asyncio.run(fetch(server.url("/r0"), settings(max_redirects=5))).content == BODY
+    server = serve(web, routes)
+    with pytest.raises(FetchError) as err:
+        asyncio.run(fetch(server.url("/r0"), settings(max_redirects=3)))
+    assert err.value.kind == "redirect" and not err.value.transient
+    assert "/r5" not in server.paths_requested()
+    assert asyncio.run(fetch(server.url("/r0"), settings(max_redirects=5))).content == BODY
 
 
 class InFlight:
@@ -122,21 +149,24 @@ class InFlight:
         return Response(200, BODY)
 
 
-def test_per_host_concurrency_limit_holds_and_is_used() -> None:
+def test_per_host_concurrency_limit_holds_and_is_used(web: LoopbackServer) -> None:
     counter = InFlight()
-    with LoopbackServer({"/slow": counter}) as server:
+    server = serve(web, {"/slow": counter})
 
-        async def many() -> None:
-            async with SafeFetcher(settings(per_host_concurrency=2)) as fetcher:
-                await asyncio.gather(*(fetcher.get(server.url("/slow"), max_bytes=10_000) for _ in range(6)))
+    async def many() -> None:
+        async with SafeFetcher(settings(per_host_concurrency=2)) as fetcher:
+            await asyncio.gather(*(fetcher.get(server.url("/slow"), max_bytes=10_000) for _ in range(6)))
 
-        asyncio.run(many())
+    asyncio.run(many())
     assert counter.peak == 2
 
 
 def test_total_concurrency_limit_spans_hosts() -> None:
     counter = InFlight()
-    with LoopbackServer({"/slow": counter}) as one, LoopbackServer({"/slow": counter}, host="127.0.0.2") as two:
+    with (
+        LoopbackServer({"/slow": counter}) as one,
+        LoopbackServer({"/slow": counter}, host="127.0.0.2") as two,
+    ):
 
         async def many() -> None:
             async with SafeFetcher(settings(per_host_concurrency=3, total_concurrency=2)) as fetcher:
@@ -156,57 +186,62 @@ class Stamps:
         return Response(200, BODY)
 
 
-def test_robots_txt_is_fetched_once_and_honoured_for_pages_not_for_feeds() -> None:
+def test_robots_txt_is_fetched_once_and_honoured_for_pages_not_for_feeds(web: LoopbackServer) -> None:
     robots = Response(200, b"User-agent: *\nDisallow: /private/\n\nUser-agent: otherbot\nDisallow: /\n")
-    routes = {"/robots.txt": robots, "/public/a": Response(200, BODY), "/public/b": Response(200, BODY),
-              "/private/x": Response(200, BODY), "/private/feed.xml": Response(200, BODY)}
-    with LoopbackServer(routes) as server:
+    routes = {
+        "/robots.txt": robots,
+        "/public/a": Response(200, BODY),
+        "/public/b": Response(200, BODY),
+        "/private/x": Response(200, BODY),
+        "/private/feed.xml": Response(200, BODY),
+    }
+    server = serve(web, routes)
 
-        async def run() -> FetchError:
-            async with SafeFetcher(settings()) as fetcher:
-                await fetcher.get(server.url("/public/a"), max_bytes=10_000)
-                await fetcher.get(server.url("/public/b"), max_bytes=10_000)
-                # a feed the user listed is fetched even where robots.txt disallows pages
-                await fetcher.get(server.url("/private/feed.xml"), max_bytes=10_000, check_robots=False)
-                with pytest.raises(FetchError) as err:
-                    await fetcher.get(server.url("/private/x"), max_bytes=10_000)
-                return err.value
+    async def run() -> FetchError:
+        async with SafeFetcher(settings()) as fetcher:
+            await fetcher.get(server.url("/public/a"), max_bytes=10_000)
+            await fetcher.get(server.url("/public/b"), max_bytes=10_000)
+            # a feed the user listed is fetched even where robots.txt disallows pages
+            await fetcher.get(server.url("/private/feed.xml"), max_bytes=10_000, check_robots=False)
+            with pytest.raises(FetchError) as err:
+                await fetcher.get(server.url("/private/x"), max_bytes=10_000)
+            return err.value
 
-        error = asyncio.run(run())
-        assert error.kind == "robots" and not error.transient
-        paths = server.paths_requested()
-        assert paths.count("/robots.txt") == 1
-        assert "/private/x" not in paths and "/private/feed.xml" in paths
+    error = asyncio.run(run())
+    assert error.kind == "robots" and not error.transient
+    paths = server.paths_requested()
+    assert paths.count("/robots.txt") == 1
+    assert "/private/x" not in paths and "/private/feed.xml" in paths
 
 
-def test_robots_txt_switched_off_is_not_fetched() -> None:
+def test_robots_txt_switched_off_is_not_fetched(web: LoopbackServer) -> None:
     routes = {"/robots.txt": Response(200, b"User-agent: *\nDisallow: /\n"), "/a": Response(200, BODY)}
-    with LoopbackServer(routes) as server:
-        assert asyncio.run(fetch(server.url("/a"), settings(respect_robots_txt=False))).content == BODY
-        assert server.paths_requested() == ["/a"]
+    server = serve(web, routes)
+    assert asyncio.run(fetch(server.url("/a"), settings(respect_robots_txt=False))).content == BODY
+    assert server.paths_requested() == ["/a"]
 
 
-def test_crawl_delay_spaces_requests_to_one_host() -> None:
+def test_crawl_delay_spaces_requests_to_one_host(web: LoopbackServer) -> None:
     stamps = Stamps()
     routes = {"/robots.txt": Response(200, b"User-agent: *\nCrawl-delay: 1\n"), "/a": stamps}
-    with LoopbackServer(routes) as server:
+    server = serve(web, routes)
 
-        async def run() -> None:
-            async with SafeFetcher(settings(per_host_concurrency=4)) as fetcher:
-                await asyncio.gather(*(fetcher.get(server.url("/a"), max_bytes=10_000) for _ in range(3)))
+    async def run() -> None:
+        async with SafeFetcher(settings(per_host_concurrency=4)) as fetcher:
+            await asyncio.gather(*(fetcher.get(server.url("/a"), max_bytes=10_000) for _ in range(3)))
 
-        asyncio.run(run())
+    asyncio.run(run())
     gaps = [b - a for a, b in zip(stamps.times, stamps.times[1:], strict=False)]
     assert len(gaps) == 2 and min(gaps) >= 0.9
 
 
-def test_robots_txt_unreachable_defers_pages_to_the_next_run() -> None:
+def test_robots_txt_unreachable_defers_pages_to_the_next_run(web: LoopbackServer) -> None:
     routes = {"/robots.txt": Response(503, b"busy"), "/a": Response(200, BODY)}
-    with LoopbackServer(routes) as server:
-        with pytest.raises(FetchError) as err:
-            asyncio.run(fetch(server.url("/a")))
-        assert err.value.kind == "robots" and err.value.transient
-        assert "/a" not in server.paths_requested()
+    server = serve(web, routes)
+    with pytest.raises(FetchError) as err:
+        asyncio.run(fetch(server.url("/a")))
+    assert err.value.kind == "robots" and err.value.transient
+    assert "/a" not in server.paths_requested()
 
 
 def test_missing_robots_txt_allows_everything() -> None:
@@ -217,13 +252,32 @@ def test_missing_robots_txt_allows_everything() -> None:
 @pytest.mark.parametrize(
     ("address", "public"),
     [
-        ("93.184.216.34", True), ("151.101.1.140", True), ("2a04:4e42::81", True),
-        ("127.0.0.1", False), ("127.8.9.10", False), ("10.1.2.3", False), ("172.16.0.1", False),
-        ("192.168.1.1", False), ("169.254.169.254", False), ("100.64.0.1", False), ("0.0.0.0", False),
-        ("224.0.0.1", False), ("239.255.255.250", False), ("240.0.0.1", False), ("255.255.255.255", False),
-        ("::1", False), ("::", False), ("fe80::1", False), ("fc00::1", False), ("fd12:3456::1", False),
-        ("ff02::1", False), ("::ffff:127.0.0.1", False), ("::ffff:169.254.169.254", False),
-        ("::ffff:10.0.0.1", False), ("2002:7f00:1::", False), ("64:ff9b::a9fe:a9fe", False),
+        ("93.184.216.34", True),
+        ("151.101.1.140", True),
+        ("2a04:4e42::81", True),
+        ("127.0.0.1", False),
+        ("127.8.9.10", False),
+        ("10.1.2.3", False),
+        ("172.16.0.1", False),
+        ("192.168.1.1", False),
+        ("169.254.169.254", False),
+        ("100.64.0.1", False),
+        ("0.0.0.0", False),
+        ("224.0.0.1", False),
+        ("239.255.255.250", False),
+        ("240.0.0.1", False),
+        ("255.255.255.255", False),
+        ("::1", False),
+        ("::", False),
+        ("fe80::1", False),
+        ("fc00::1", False),
+        ("fd12:3456::1", False),
+        ("ff02::1", False),
+        ("::ffff:127.0.0.1", False),
+        ("::ffff:169.254.169.254", False),
+        ("::ffff:10.0.0.1", False),
+        ("2002:7f00:1::", False),
+        ("64:ff9b::a9fe:a9fe", False),
         ("::ffff:93.184.216.34", True),
     ],
 )

@@ -16,7 +16,10 @@ from extractors.urls import canonical_url, site_of
             "https://www.Example.it/economia/articolo?utm_source=rss&utm_medium=feed&id=42#commenti",
             "https://www.example.it/economia/articolo?id=42",
         ),
-        ("HTTP://WWW.EXAMPLE.IT:80/a?b=1&fbclid=XYZ&c=2&gclid=1&mc_cid=9&ref=home", "http://www.example.it/a?b=1&c=2"),
+        (
+            "HTTP://WWW.EXAMPLE.IT:80/a?b=1&fbclid=XYZ&c=2&gclid=1&mc_cid=9&ref=home",
+            "http://www.example.it/a?b=1&c=2",
+        ),
         ("https://example.it:443/a", "https://example.it/a"),
         ("https://example.it:8443/a", "https://example.it:8443/a"),
         ("https://example.it", "https://example.it/"),
@@ -39,8 +42,21 @@ def test_two_tracking_variants_of_one_story_are_one_url() -> None:
 
 @pytest.mark.parametrize(
     "raw",
-    ["javascript:alert(1)", "mailto:a@b.it", "ftp://example.it/f", "file:///etc/passwd", "data:text/html,hi",
-     "", "   ", "not a url", "http://", "https://example.it:99999/a", "https://example.it:abc/", None, 42],
+    [
+        "javascript:alert(1)",
+        "mailto:a@b.it",
+        "ftp://example.it/f",
+        "file:///etc/passwd",
+        "data:text/html,hi",
+        "",
+        "   ",
+        "not a url",
+        "http://",
+        "https://example.it:99999/a",
+        "https://example.it:abc/",
+        None,
+        42,
+    ],
 )
 def test_canonical_url_refuses_what_is_not_a_web_page(raw: object) -> None:
     assert canonical_url(raw) is None  # type: ignore[arg-type]
@@ -64,7 +80,9 @@ def test_canonical_url_never_raises_on_any_text(raw: str) -> None:
     st.sampled_from(["http", "https", "HTTPS"]),
     st.from_regex(r"[a-z0-9]{1,10}(\.[a-z]{2,5}){1,2}", fullmatch=True),
     st.from_regex(r"(/[a-zA-Z0-9_%-]{0,8}){0,3}", fullmatch=True),
-    st.lists(st.tuples(st.sampled_from(["id", "p", "utm_source", "fbclid", "q"]), st.text("abc123", max_size=4))),
+    st.lists(
+        st.tuples(st.sampled_from(["id", "p", "utm_source", "fbclid", "q"]), st.text("abc123", max_size=4))
+    ),
 )
 def test_canonical_url_is_stable(scheme: str, host: str, path: str, params: list[tuple[str, str]]) -> None:
     query = "&".join(f"{k}={v}" for k, v in params)
