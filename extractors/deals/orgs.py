@@ -156,6 +156,8 @@ class OrgFinder:
         cue = self._has_cue(doc, start, end)
         if end - start == 1 and not cue and self._is_common_word(doc[start], mid_caps):
             return None
+        if end - start == 1 and doc[start].lower_ in STOP_WORDS:
+            return None  # "Ma", "Se", "Ci": function words open sentences, they never name a company
         if end - start == 1 and lx.fold(doc[start].text) in lx.GENERIC_HEADS:
             return None
         return Span(doc, start, end, label="ORG_CUE" if cue else "ORG")
@@ -179,7 +181,7 @@ class OrgFinder:
             opener = is_sentence_initial(tok) and self._is_common_word(tok, mid_caps)
             if not (generic or opener) or doc[start:end].text in mid_caps:
                 break
-            if not self._namey(doc, start + 1, end):
+            if f not in STOP_WORDS and not self._namey(doc, start + 1, end):
                 break
             start += 1
         while end - start > 1 and doc[start].lower_ in CONNECTORS:
@@ -246,7 +248,8 @@ class OrgFinder:
     def _has_cue(self, doc: Doc, start: int, end: int) -> bool:
         if doc[end - 1].lower_.rstrip(".") in lx.ORG_SUFFIXES or doc[end - 1].text == "A.":
             return True
-        prev = [t.lower_ for t in doc[max(0, start - 2) : start]]
+        sent_start = doc[start].sent.start
+        prev = [t.lower_ for t in doc[max(sent_start, start - 2) : start]]
         return any(p in lx.ORG_CUES for p in prev)
 
 

@@ -16,6 +16,7 @@ from typing import Any
 import spacy
 from spacy.language import Language
 from spacy.tokens import Doc
+from spacy.util import compile_infix_regex
 
 from ..models import DealEvent
 from ..settings import ExtractionSettings
@@ -30,6 +31,17 @@ if not Doc.has_extension("deal_events"):
     Doc.set_extension("deal_events", default=None)
 
 
+_FINAL_PUNCT = frozenset({".", "!", "?", ":", '"', "”", "»"})
+
+
+def _paragraph_break(space) -> bool:
+    """A blank line, or a line break after a finished sentence; a wrapped line ("la Commissione\nEuropea") is not."""
+    text = space.text
+    if text.count("\n") >= 2 or "  " in text or "\n" not in text:
+        return True
+    return space.i > 0 and space.nbor(-1).text in _FINAL_PUNCT
+
+
 class Breaks:
     """Sentence starts the punctuation sentencizer cannot see: after the title and at paragraph breaks."""
 
@@ -40,7 +52,9 @@ class Breaks:
         t_end = int(doc.user_data.get(TITLE_END_KEY, 0))
         for tok in doc[1:]:
             prev = tok.nbor(-1)
-            if tok.i == t_end or (prev.is_space and not tok.is_space) or "\n" in prev.whitespace_:
+            if tok.i == t_end or (prev.is_space and not tok.is_space and _paragraph_break(prev)):
+                tok.is_sent_start = True
+            elif "\n" in prev.whitespace_ and prev.text in _FINAL_PUNCT:
                 tok.is_sent_start = True
         return doc
 
@@ -100,6 +114,9 @@ def load_pipeline(
         # an installed statistical pipeline: keep its tokenizer and vectors, use our rules on top
         nlp = spacy.load(settings.model, exclude=["ner", "lemmatizer", "senter", "parser"])
     nlp.batch_size = settings.batch_size
+    # "Hp-Compaq", "Leonardo-Fincantieri": headline pairs of names split into two names
+    infixes = [*nlp.Defaults.infixes, r"(?<=[a-z0-9])-(?=[A-Z])"]
+    nlp.tokenizer.infix_finditer = compile_infix_regex(infixes).finditer
     nlp.add_pipe("dealradar_breaks_v1")
     nlp.add_pipe("sentencizer")
     nlp.add_pipe("lemmatizer", config={"mode": "lookup"})

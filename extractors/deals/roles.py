@@ -324,7 +324,7 @@ def _acquisition(trig, view: SentenceView, word, lemma):
             return None
         return "acquisition", view.subject_before(trig.start, exclude=target), target, []
     verbal = lemma in {"acquisire", "acquistare", "rilevare", "comprare"} or _PARTICIPLE.match(word) is not None
-    if verbal or word.startswith(("prend", "pass")):
+    if verbal or word.startswith(("prend", "pass", "mett", "mis")):
         if word.startswith("pass"):  # "Y passa nelle mani di X"
             return (
                 "acquisition",
@@ -359,6 +359,12 @@ def _acquisition(trig, view: SentenceView, word, lemma):
 
 def _investment(trig, view: SentenceView, word, lemma):
     doc = view.doc
+    if lemma == "salire" or word.startswith(("sale ", "salgono ", "salito ", "salita ", "salire ")):
+        if not _has_stake_words(view):
+            return None
+        target = view.org_after_word(_DI | _IN, trig.end, trig.end + 6)
+        acquirer = view.subject_before(trig.start, exclude=target)
+        return ("investment", acquirer, target, []) if target is not None and acquirer is not None else None
     if word in {"quota", "partecipazione"}:
         if not _has_stake_words(view):
             return None

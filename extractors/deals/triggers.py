@@ -42,6 +42,7 @@ PATTERNS: dict[str, list[list[dict]]] = {
         ],
         [{"LEMMA": "passare"}, {"LOWER": "nelle"}, {"LOWER": "mani"}],
         [{"LEMMA": "passare"}, {"LOWER": "sotto"}, {"LOWER": "il"}, {"LOWER": "controllo"}],
+        [{"LEMMA": "mettere"}, {"LOWER": "le"}, {"LOWER": "mani"}, {"LOWER": {"IN": ["su", "sul", "sulla"]}}],
         # the seller's side: "X cede Y a Z", "la cessione di Y a Z"
         *_lemmas("cedere", "vendere"),
         [{"LOWER": {"REGEX": "^(cedut|vendut)[oaie]$"}}],
@@ -54,6 +55,8 @@ PATTERNS: dict[str, list[list[dict]]] = {
         [{"LEMMA": "entrare"}, {"LOWER": {"IN": ["nel", "in"]}}, {"LOWER": "capitale"}],
         [{"LOWER": "ingresso"}],
         [{"LEMMA": "entrare"}, {"LOWER": "in"}],
+        # "X sale al 30% di Y"
+        [{"LEMMA": "salire"}, {"LOWER": {"IN": ["al", "all'"]}}],
     ],
     "funding_round": [
         *_lemmas("raccogliere", "incassare", "ottenere"),
@@ -70,7 +73,7 @@ PATTERNS: dict[str, list[list[dict]]] = {
         [{"LOWER": "collaborazione"}, {"LOWER": "strategica"}],
     ],
     "merger": [
-        *_lowers("fusione", "incorporazione", "merger"),
+        *_lowers("fusione", "incorporazione", "merger", "nozze", "matrimonio"),
         *_lemmas("incorporare"),
         [{"LOWER": "si"}, {"LEMMA": "fondere"}],
         [{"LOWER": {"IN": ["fondersi", "fondendosi"]}}],
