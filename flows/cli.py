@@ -138,8 +138,11 @@ def extract_deals(input_path: Path, output_path: Path) -> None:
     """Extract deal events from INPUT.jsonl (one article a line: id, title, text) without the warehouse."""
     from extractors.deals import extract_jsonl
 
-    result = extract_jsonl(input_path, output_path)
-    click.echo(f"wrote {output_path}" + (f" ({result})" if result else ""))
+    stats = extract_jsonl(input_path, output_path) or {}
+    click.echo(
+        f"{stats.get('articles', '?')} articles, {stats.get('events', '?')} deal events, "
+        f"{stats.get('errors', 0)} bad lines -> {output_path}"
+    )
 
 
 @main.command()

@@ -1,0 +1,184 @@
+"""The `dealradar` command as a user meets it: help everywhere, documented, fast to start, clear errors."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import click
+import pytest
+from click.testing import CliRunner
+from fixtures.flow.sites import Webhook, write_config
+
+from flows.cli import main
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def all_commands(group: click.Group = main, prefix: str = "") -> list[tuple[str, click.Command]]:
+    found = []
+    for name, command in sorted(group.commands.items()):
+        path = f"{prefix}{name}"
+        found.append((path, command))
+        if isinstance(command, click.Group):
+            found.extend(all_commands(command, path + " "))
+    return found
+
+
+def invoke(*args: str) -> click.testing.Result:
+    return CliRunner().invoke(main, list(args), catch_exceptions=False)
+
+
+def empty_warehouse(tmp_path: Path, **sections: object) -> Path:
+    from warehouse.db import open_warehouse
+
+    config = write_config(tmp_path, [], **sections)
+    open_warehouse(tmp_path / "wh" / "dealradar.duckdb").close()
+    return config
+
+
+def test_every_command_and_option_has_help_text() -> None:
+    commands = all_commands()
+    assert {p for p, _ in commands} >= {
+        "run", "demo", "sql", "extract-deals", "reextract", "trends", "deals", "alerts", "alerts test",
+        "alerts pending", "serve", "export",
+    }  # fmt: skip
+    for path, command in commands:
+        assert (command.help or "").strip(), f"dealradar {path} has no help text"
+        for param in command.params:
+            if isinstance(param, click.Option):
+                assert (param.help or "").strip(), f"dealradar {path} {param.opts[0]} has no help text"
+        result = invoke(*path.split(), "--help")
+        assert result.exit_code == 0 and "Usage:" in result.output
+
+
+def test_every_command_is_documented_in_the_readme() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    missing = [path for path, _ in all_commands() if f"dealradar {path}" not in readme]
+    assert not missing, f"README.md does not mention: {', '.join('dealradar ' + m for m in missing)}"
+
+
+def test_help_starts_without_loading_the_heavy_libraries() -> None:
+    code = (
+        "import sys\nfrom click.testing import CliRunner\nfrom flows.cli import main\n"
+        "assert CliRunner().invoke(main, ['--help']).exit_code == 0\n"
+        "print(sorted(m for m in ('prefect', 'spacy', 'duckdb', 'trafilatura', 'httpx') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        ("fetch:\n  read_timeout: 5\n", "fetch.read_timeout: unknown key"),
+        ("fetch:\n  per_host_concurrency: many\n", "fetch.per_host_concurrency"),
+        ("feeds:\n  - {name: Senza URL}\n", "feeds.0.url"),
+        ("feeds: [\n", "not valid YAML"),
+    ],
+)
+def test_a_bad_config_stops_with_the_key_and_the_file_named(
+    tmp_path: Path, content: str, expected: str
+) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(content, encoding="utf-8")
+    result = CliRunner().invoke(main, ["run", "--config", str(bad)])
+    assert result.exit_code == 2
+    assert expected in result.output and str(bad) in result.output
+    assert "Traceback" not in result.output
+
+
+def test_config_comes_from_the_environment_when_not_given(tmp_path: Path) -> None:
+    result = CliRunner().invoke(
+        main, ["sql", "SELECT 1"], env={"DEALRADAR_CONFIG": str(tmp_path / "missing.yaml")}
+    )
+    assert result.exit_code == 2 and "missing.yaml: no such config file" in result.output
+
+
+def test_sql_reads_and_refuses_writes(tmp_path: Path) -> None:
+    config = empty_warehouse(tmp_path)
+    ok = invoke("sql", "--config", str(config), "SELECT count(*) AS n_articles FROM articles")
+    assert ok.exit_code == 0 and "n_articles" in ok.output and "(1 row)" in ok.output
+    refused = CliRunner().invoke(main, ["sql", "--config", str(config), "DELETE FROM articles"])
+    assert refused.exit_code == 1 and "read-only" in refused.output and "Traceback" not in refused.output
+
+
+def test_commands_on_an_empty_warehouse_answer_without_errors(tmp_path: Path) -> None:
+    config = str(empty_warehouse(tmp_path))
+    assert (
+        "(0 deals)" in invoke("deals", "--config", config, "--since", "30d", "--type", "acquisition").output
+    )
+    chart = tmp_path / "chart.html"
+    trends = invoke("trends", "--config", config, "--chart", str(chart))
+    assert trends.exit_code == 0 and chart.exists()
+    assert "(0 messages)" in invoke("alerts", "pending", "--config", config).output
+    export = invoke("export", "--config", config)
+    assert export.exit_code == 0 and (tmp_path / "parquet" / "articles.parquet").exists()
+    bad_since = CliRunner().invoke(main, ["deals", "--config", config, "--since", "ieri"])
+    assert bad_since.exit_code == 1 and "--since" in bad_since.output
+
+
+def test_extract_deals_writes_one_line_per_article(tmp_path: Path) -> None:
+    source = tmp_path / "in.jsonl"
+    articles = [
+        {"id": "a1", "title": "Ferrovie Digitali acquisisce Binario Software per 40 milioni di euro",
+         "text": "Ferrovie Digitali ha acquisito Binario Software, società genovese di software per la "
+                 "logistica, per 40 milioni di euro. L'operazione sarà chiusa entro marzo."},
+        {"id": "a2", "title": "Il meteo del fine settimana",
+         "text": "Sabato e domenica sole su tutta la penisola, con temperature in aumento al Centro-Sud."},
+    ]  # fmt: skip
+    source.write_text("".join(json.dumps(a, ensure_ascii=False) + "\n" for a in articles), encoding="utf-8")
+    out = tmp_path / "out.jsonl"
+    result = invoke("extract-deals", str(source), "-o", str(out))
+    lines = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert result.exit_code == 0 and "2 articles" in result.output
+    assert [line["id"] for line in lines] == ["a1", "a2"]
+    assert [e["deal_type"] for e in lines[0]["events"]] == ["acquisition"]
+    assert lines[0]["events"][0]["amount"] == 40_000_000 and lines[1]["events"] == []
+
+
+def test_alerts_test_sends_a_sample_to_the_rule_and_names_unknown_rules(tmp_path: Path) -> None:
+    with Webhook() as hook:
+        config = str(empty_warehouse(tmp_path, alerts={"urls": [hook.url]}))
+        sent = invoke("alerts", "test", "default", "--config", config)
+        unknown = CliRunner().invoke(main, ["alerts", "test", "nessuna", "--config", config])
+    assert sent.exit_code == 0 and "1 sent, 0 failed" in sent.output and len(hook.calls) == 1
+    assert unknown.exit_code == 1 and "nessuna" in unknown.output and "Traceback" not in unknown.output
+
+
+def test_serve_without_a_prefect_server_says_how_to_start_one(tmp_path: Path) -> None:
+    config = write_config(tmp_path, [])
+    env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
+    env["PREFECT_HOME"] = str(tmp_path / "prefect-home")  # a profile with no API configured
+    out = subprocess.run(
+        [sys.executable, "-m", "flows.cli", "serve", "--config", str(config)],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert out.returncode == 2
+    assert "prefect server start" in out.stdout and "--start-server" in out.stdout
+
+
+def test_the_served_deployment_follows_the_config_schedule_and_never_overlaps(tmp_path: Path) -> None:
+    from flows.config import load_config
+    from flows.serve import nightly_deployment
+
+    config = write_config(tmp_path, [], schedule={"cron": "30 3 * * 1-5", "timezone": "Europe/Rome"})
+    deployment = nightly_deployment(config, load_config(config))
+    schedule = deployment.schedules[0].schedule
+    assert (schedule.cron, schedule.timezone) == ("30 3 * * 1-5", "Europe/Rome")
+    assert deployment.concurrency_limit == 1
+    assert deployment.concurrency_options.collision_strategy.value == "CANCEL_NEW"
+    assert deployment.parameters == {"config_path": str(config.resolve())}
+
+
+@pytest.mark.slow
+@pytest.mark.usefixtures("prefect_harness")
+def test_demo_runs_offline_and_prints_the_deals(tmp_path: Path) -> None:
+    result = invoke("demo", "--dir", str(tmp_path / "demo-data"))
+    assert result.exit_code == 0, result.output
+    assert "Deals in the demo warehouse" in result.output
+    assert "DataVela" in result.output and "dealradar sql --config" in result.output
+    assert (tmp_path / "demo-data" / "dealradar.duckdb").exists()
