@@ -27,7 +27,7 @@ import logging
 import socket
 import time
 import zlib
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from types import TracebackType
@@ -68,6 +68,13 @@ class FetchError(Exception):
 
 class BlockedAddressError(Exception):
     """Raised inside the network backend when a host resolves to an address we refuse to reach."""
+
+
+class UnknownHostError(Exception):
+    """The host name does not exist in DNS: terminal, retrying tonight or tomorrow will not help."""
+
+
+_NO_SUCH_HOST = {getattr(socket, name) for name in ("EAI_NONAME", "EAI_NODATA") if hasattr(socket, name)}
 
 
 @dataclass
@@ -170,7 +177,9 @@ async def _resolve(host: str, port: int, timeout: float | None) -> list[IPAddres
     except TimeoutError as exc:
         raise httpcore.ConnectTimeout(f"resolving {host} timed out") from exc
     except socket.gaierror as exc:
-        raise httpcore.ConnectError(f"cannot resolve {host}: {exc}") from exc
+        if exc.errno in _NO_SUCH_HOST:
+            raise UnknownHostError(f"{host} does not exist ({exc.strerror})") from exc
+        raise httpcore.ConnectError(f"cannot resolve {host}: {exc}") from exc  # EAI_AGAIN & co: transient
     seen: list[IPAddress] = []
     for *_, sockaddr in infos:
         address = ipaddress.ip_address(str(sockaddr[0]).split("%", 1)[0])
@@ -205,26 +214,27 @@ class _Inflater:
 
     def __init__(self, encoding: str):
         encoding = encoding.strip().lower()
+        # "deflate" is meant as zlib-wrapped, but some servers send raw deflate: tried on the first error.
+        self._raw_fallback = encoding == "deflate"
+        self._first = True
         if encoding in ("", "identity"):
             self._obj = None
         elif encoding in ("gzip", "x-gzip"):
             self._obj = zlib.decompressobj(16 + zlib.MAX_WBITS)
         elif encoding == "deflate":
-            self._obj = zlib.decompressobj()  # zlib-wrapped; raw deflate handled on first error
-            self._raw_fallback = True
+            self._obj = zlib.decompressobj()
         else:
             raise FetchError(f"unsupported content-encoding {encoding!r}", False, kind="encoding")
-        self._first = True
 
-    def pieces(self, data: bytes):
-        """Like feed, but yields each bounded piece so the caller can stop before the next one."""
+    def pieces(self, data: bytes) -> Iterator[bytes]:
+        """The inflated form of `data`, in bounded pieces, so the caller can stop before the next one."""
         if self._obj is None:
             yield data
             return
         try:
             yield self._obj.decompress(data, _DECODE_STEP)
         except zlib.error:
-            if not (self._first and getattr(self, "_raw_fallback", False)):
+            if not (self._first and self._raw_fallback):
                 raise
             self._obj = zlib.decompressobj(-zlib.MAX_WBITS)
             yield self._obj.decompress(data, _DECODE_STEP)
@@ -396,19 +406,25 @@ class SafeFetcher:
             headers["If-None-Match"] = etag
         if last_modified:
             headers["If-Modified-Since"] = last_modified
+        while True:
+            if check_robots and self.settings.respect_robots_txt:
+                await self._check_robots(current)
+            async with self._slot(current):
+                # The deadline starts once the slot is ours: waiting politely in a host's queue
+                # (Crawl-delay, per-host limit) is not the server being slow.
+                status, resp_headers, body = await self._request_within_deadline(current, headers, max_bytes)
+            if status in _REDIRECT_STATUSES:
+                current = self._next_hop(current, resp_headers, hops, url)
+                continue
+            return self._finish(url, current, status, resp_headers, body, hops)
+
+    async def _request_within_deadline(self, url: httpx.URL, headers: dict[str, str],
+                                       max_bytes: int) -> tuple[int, dict[str, str], bytes]:
         try:
             async with asyncio.timeout(self.settings.total_timeout_s):
-                while True:
-                    if check_robots and self.settings.respect_robots_txt:
-                        await self._check_robots(current)
-                    async with self._slot(current):
-                        status, resp_headers, body = await self._request_once(current, headers, max_bytes)
-                    if status in _REDIRECT_STATUSES:
-                        current = self._next_hop(current, resp_headers, hops, url)
-                        continue
-                    return self._finish(url, current, status, resp_headers, body, hops)
+                return await self._request_once(url, headers, max_bytes)
         except TimeoutError as exc:
-            raise FetchError(f"no complete answer within {self.settings.total_timeout_s}s", True,
+            raise FetchError(f"no complete answer within {self.settings.total_timeout_s}s from {url}", True,
                              kind="timeout") from exc
 
     def _next_hop(self, current: httpx.URL, headers: dict[str, str], hops: list[str],
@@ -454,6 +470,8 @@ class SafeFetcher:
                 await response.aclose()
         except BlockedAddressError as exc:
             raise FetchError(f"refused: {exc}", False, kind="blocked_address") from exc
+        except UnknownHostError as exc:
+            raise FetchError(str(exc), False, kind="dns") from exc
         except httpx.TimeoutException as exc:
             raise FetchError(f"timed out ({type(exc).__name__}) on {url}", True, kind="timeout") from exc
         except (httpx.ConnectError, httpx.ReadError, httpx.WriteError, httpx.RemoteProtocolError) as exc:
@@ -469,7 +487,7 @@ class SafeFetcher:
     # -- politeness -----------------------------------------------------------------------------------
 
     def _host(self, url: httpx.URL) -> _Host:
-        key = _origin(url)
+        key = url.host  # politeness is per machine: http and https of one host share the limits
         host = self._hosts.get(key)
         if host is None:
             semaphore = asyncio.Semaphore(self.settings.per_host_concurrency)
