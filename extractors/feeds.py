@@ -36,7 +36,7 @@ import feedparser
 from extractors.http import FetchError, SafeFetcher
 from extractors.models import FeedEntry, FeedResult, FeedSource, FeedState
 from extractors.settings import FetchSettings
-from extractors.urls import canonical_url
+from extractors.urls import canonical_url, redact_url
 
 log = logging.getLogger(__name__)
 
@@ -211,7 +211,7 @@ def parse_feed(source: FeedSource, content: bytes, content_type: str | None, *,
         reason = parsed.get("bozo_exception") or "unknown format"
         raise FeedParseError(f"not a feed ({reason})")
     if parsed.get("bozo") and raw_entries:
-        log.info("feed %s is not well-formed (%s); read leniently", source.url, parsed.get("bozo_exception"))
+        log.info("feed %s is not well-formed (%s); read leniently", source.name, parsed.get("bozo_exception"))
     return _select(source, raw_entries, max_entries)
 
 
@@ -228,9 +228,9 @@ def _select(source: FeedSource, raw_entries: Sequence[Any], max_entries: int) ->
     duplicates = sum(1 for _ in raw_entries) - len(by_url)
     entries = sorted(by_url.values(), key=_newest_first)  # stable: undated entries keep feed order
     if len(entries) > max_entries:
-        log.info("feed %s has %d entries; keeping the newest %d", source.url, len(entries), max_entries)
+        log.info("feed %s has %d entries; keeping the newest %d", source.name, len(entries), max_entries)
     if duplicates > 0:
-        log.debug("feed %s: %d entries skipped or merged as duplicates", source.url, duplicates)
+        log.debug("feed %s: %d entries skipped or merged as duplicates", source.name, duplicates)
     return entries[:max_entries]
 
 
@@ -260,12 +260,12 @@ def _entry(source: FeedSource, raw: Any, now: datetime) -> FeedEntry | None:
     title = html_to_text(raw.get("title")) or None
     link = _link_of(raw)
     if not link:
-        log.info("feed %s: entry %r has no link; skipped", source.url, title)
+        log.info("feed %s: entry %r has no link; skipped", source.name, title)
         return None
     absolute = urljoin(source.url, link)
     url = canonical_url(absolute)
     if url is None:
-        log.info("feed %s: entry %r links to %r, not a web page; skipped", source.url, title, link[:200])
+        log.info("feed %s: entry %r links to %r, not a web page; skipped", source.name, title, link[:200])
         return None
     contents = [html_to_text(c.get("value")) for c in raw.get("content") or [] if isinstance(c, dict)]
     content = max(contents, key=len, default="")
@@ -343,15 +343,15 @@ async def _fetch_one(source: FeedSource, state: FeedState | None, settings: Fetc
         entries = await asyncio.to_thread(parse_feed, source, response.content, response.content_type,
                                           max_entries=settings.max_entries_per_feed)
     except FetchError as exc:
-        log.warning("feed %s (%s) failed: %s", source.name, source.url, exc)
+        log.warning("feed %s (%s) failed: %s", source.name, redact_url(source.url), exc)
         return FeedResult(source, http_status=exc.status, error=str(exc),
                           elapsed_s=time.monotonic() - started, **failed)  # type: ignore[arg-type]
     except FeedParseError as exc:
-        log.warning("feed %s (%s) is not a usable feed: %s", source.name, source.url, exc)
+        log.warning("feed %s (%s) is not a usable feed: %s", source.name, redact_url(source.url), exc)
         return FeedResult(source, http_status=response.status, error=f"not a feed: {exc}",
                           elapsed_s=time.monotonic() - started, **failed)  # type: ignore[arg-type]
     except Exception as exc:  # one broken feed must never stop the others
-        log.exception("feed %s (%s) failed unexpectedly", source.name, source.url)
+        log.exception("feed %s (%s) failed unexpectedly", source.name, redact_url(source.url))
         return FeedResult(source, error=f"unexpected error: {type(exc).__name__}: {exc}",
                           elapsed_s=time.monotonic() - started, **failed)  # type: ignore[arg-type]
     return FeedResult(source, "fetched", entries, etag=response.etag, last_modified=response.last_modified,

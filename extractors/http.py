@@ -38,6 +38,7 @@ import httpcore
 import httpx
 
 from extractors.settings import FetchSettings
+from extractors.urls import redact_url
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +56,7 @@ class FetchError(Exception):
 
     def __init__(self, reason: str, transient: bool, status: int | None = None, kind: str = "error",
                  retry_after: float | None = None):
+        reason = redact_url(reason)  # messages carry URLs into logs and the warehouse: no credentials
         super().__init__(reason)
         self.reason = reason
         self.transient = transient

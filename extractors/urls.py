@@ -7,6 +7,7 @@ canonical gives None and the caller skips it with a log line.
 
 from __future__ import annotations
 
+import re
 from urllib.parse import unquote_plus, urlsplit, urlunsplit
 
 # Query keys that only say where a click came from; they never change the page served.
@@ -63,3 +64,12 @@ def site_of(url: str | None) -> str:
     except (ValueError, TypeError, UnicodeError):
         return ""
     return host.removeprefix("www.")
+
+
+_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/@\s]*@")
+
+
+def redact_url(text: str) -> str:
+    """`text` with the credentials of any URL in it removed ("https://user:pw@host/" -> "https://host/"):
+    URLs end up in logs and in the warehouse's error columns, passwords must not."""
+    return _USERINFO.sub(r"\1", text)

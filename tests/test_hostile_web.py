@@ -606,3 +606,13 @@ def test_queueing_behind_a_crawl_delay_does_not_count_against_the_deadline(web: 
     # the third request waits ~2 s for its turn, longer than the 1.5 s deadline, and still succeeds
     assert asyncio.run(run()) == [200, 200, 200]
     assert stamps[-1] - stamps[0] >= 1.9
+
+
+def test_credentials_in_a_feed_url_never_reach_the_error_message(web: LoopbackServer) -> None:
+    server = serve(web, {"/private-feed": Response(500, b"boom")})
+    url = server.url("/private-feed").replace("http://", "http://reader:hunter2@")
+    (result,) = asyncio.run(fetch_feeds([FeedSource("private", url)], {}, hostile_settings()))
+    assert result.status == "failed" and "500" in (result.error or "")
+    assert "hunter2" not in (result.error or "")
+    _, _, headers = next(r for r in server.requests if r[1] == "/private-feed")
+    assert headers["Authorization"].startswith("Basic ")  # the credentials were used, just never shown

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from extractors.urls import canonical_url, site_of
+from extractors.urls import canonical_url, redact_url, site_of
 
 
 @pytest.mark.parametrize(
@@ -91,3 +91,9 @@ def test_canonical_url_is_stable(scheme: str, host: str, path: str, params: list
     assert once is not None
     assert canonical_url(once) == once
     assert "utm_source" not in once and "fbclid" not in once and "#" not in once
+
+
+def test_redact_url_removes_credentials_only() -> None:
+    text = "HTTP 500 from https://user:s3cret@feeds.example/rss?x=1 and http://tok@a.example/"
+    assert redact_url(text) == "HTTP 500 from https://feeds.example/rss?x=1 and http://a.example/"
+    assert redact_url("no url here") == "no url here"
