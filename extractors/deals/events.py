@@ -27,7 +27,7 @@ TITLE_END_KEY = "dealradar.title_end"
 _RUMOR = re.compile(
     r"\b(trattativ\w*|indiscrezion\w*|rumors?|voci|secondo (alcune |diverse )?fonti|fonti vicine|"
     r"sarebbe|sarebbero|potrebbe|potrebbero|avrebbe|avrebbero|dovrebbe|dovrebbero|starebbe|starebbero|"
-    r"in corsa per|ipotesi|sta valutando|valuterebbe|sta per|stanno per|in pole|pronta a|pronto a|"
+    r"in corsa per|sta valutando|valuterebbe|sta per|stanno per|in pole|pronta a|pronto a|"
     r"vicin[aoie] a|possibile|potenziale|studia|studiano|tratta per|negozia\w*)\b",
     re.I,
 )
@@ -293,8 +293,10 @@ def sentence_figures(doc: Doc, cand: Candidate) -> Figures:
         if not a.scaled and a.value < 50_000 and cand.deal_type != "funding_round":
             continue
         deal_amounts.append(a)
-    others = [t for t in doc.spans["deal_trigger"] if sent.start <= t.start < sent.end and t.start != trig.start]
-    others = [t for t in others if t.label_ != "generic"]
+    others = [
+        t for t in doc.spans["deal_trigger"] if sent.start <= t.start < sent.end and t.start != trig.start
+    ]
+    others = [t for t in others if t.label_ not in {"generic", trig.label_}]
     # "X, che aveva raccolto 8 milioni, rileva Y": an amount in another deal word's clause belongs to that deal
     deal_amounts = [a for a in deal_amounts if not _owned_by_other(doc, a, trig, others, sent)]
     if deal_amounts:
@@ -540,45 +542,61 @@ def _same_figure_currency(doc: Doc, value: float | None) -> str | None:
     return None
 
 
-def fill_from_lead(doc: Doc, selected: list[Draft], drafts: list[Draft]) -> None:
-    """Figures the headline leaves out are often in a lead sentence that names no company
-    ("L'operazione vale 17 miliardi", "A guidare il round è il fondo X"): borrow them for the news event."""
-    triggers = list(doc.spans["deal_trigger"]) if "deal_trigger" in doc.spans else []
-    orgs = list(doc.spans["org"]) if "org" in doc.spans else []
+_DEFINITE = frozenset({"l'", "il", "lo", "la", "i", "gli", "le", "questa", "questo", "tale", "quest'"})
+
+
+def _body_sentences(doc: Doc) -> list[tuple[int, Span]]:
+    """(lead index, sentence) of the body; headings keep the index of the sentence before them."""
     t_end = title_end(doc)
-    other_targets = {id(d.cand.sent) for d in drafts}
-    news = [d for d in selected if d.news]
-    if not news:
-        return
-    index = 0
+    title_key = lx.fold(doc[:t_end].text)
+    out, index = [], 0
     for sent in doc.sents:
-        if sent.start < t_end or not sent.text.strip():
+        if sent.start < t_end or not sent.text.strip() or (title_key and lx.fold(sent.text) in title_key):
             continue
         if sum(t.is_alpha for t in sent) >= 4:
             index += 1
+        out.append((index, sent))
+    return out
+
+
+def _anaphoric(trig: Span, sent: Span) -> bool:
+    """ "L'operazione vale...", "Il round è guidato da...": a definite deal noun opening the sentence."""
+    head = [t.lower_ for t in sent.doc[sent.start : trig.start] if not t.is_space]
+    return 0 < len(head) <= 2 and head[0] in _DEFINITE
+
+
+def fill_from_lead(doc: Doc, selected: list[Draft], drafts: list[Draft]) -> None:
+    """Figures the headline leaves out are often in a lead sentence that names no company
+    ("L'operazione vale 17 miliardi", "A guidare il round è il fondo X"): borrow them for the news event
+    from lead sentences that continue its own sentence, name its companies, or refer back to it."""
+    news = [d for d in selected if d.news]
+    if not news:
+        return
+    triggers = [t for t in doc.spans["deal_trigger"]] if "deal_trigger" in doc.spans else []
+    orgs = list(doc.spans["org"]) if "org" in doc.spans else []
+    draft_sents = {x.cand.sent.start for x in drafts}
+    body = _body_sentences(doc)
+    for i, (index, sent) in enumerate(body):
         if index > LEAD_SENTENCES + 1:
             break
         sent_triggers = [t for t in triggers if sent.start <= t.start < sent.end]
-        if not sent_triggers:
-            continue
+        if not sent_triggers or sent.start in draft_sents:
+            continue  # no deal word, or a sentence with a deal of its own
+        view = SentenceView(sent, orgs)
         for d in news:
-            own = any(
-                d.cand.sent.start == sent.start for d2 in [d, *d.merged] if d2.cand.sent.start == sent.start
-            )
-            if own:
-                continue
-            if any(id(x.cand.sent) == id(sent) for x in drafts) and not any(
-                x.cand.sent.start == sent.start for x in [d, *d.merged]
-            ):
-                continue  # the sentence is about another deal
+            own = {x.cand.sent.start for x in [d, *d.merged]}
             trig = next(
                 (t for t in sent_triggers if t.label_ == "generic" or _compatible(t.label_, d.deal_type)),
                 None,
             )
             if trig is None:
                 continue
-            _borrow(doc, d, Candidate(d.deal_type, trig, sent), SentenceView(sent, orgs))
-    del other_targets
+            follows = (i == 0 and d.cand.in_title) or (i > 0 and body[i - 1][1].start in own)
+            mentions = any(
+                same_company(o.text, d.target) or same_company(o.text, d.acquirer) for o in view.orgs
+            )
+            if follows or mentions or _anaphoric(trig, sent):
+                _borrow(doc, d, Candidate(d.deal_type, trig, sent), view)
 
 
 def _borrow(doc: Doc, d: Draft, probe: Candidate, view: SentenceView) -> None:

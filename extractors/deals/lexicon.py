@@ -226,5 +226,31 @@ SOURCE_CUES = frozenset(
 
 # Generic nouns that head names ("Fondazione di Sardegna") but alone are common words ("il Gruppo").
 GENERIC_HEADS = frozenset(
-    ["gruppo", "fondazione", "consiglio", "progetto", "fondo", "società", "azienda", "banca", "cassa", "comitato", "associazione", "istituto", "agenzia", "ente", "consorzio", "camera", "prodotto", "premio", "piano", "programma", "rete", "sistema", "centro", "ufficio", "divisione"]
+    [
+        "gruppo",
+        "fondazione",
+        "consiglio",
+        "progetto",
+        "fondo",
+        "società",
+        "azienda",
+        "banca",
+        "cassa",
+        "comitato",
+        "associazione",
+        "istituto",
+        "agenzia",
+        "ente",
+        "consorzio",
+        "camera",
+        "prodotto",
+        "premio",
+        "piano",
+        "programma",
+        "rete",
+        "sistema",
+        "centro",
+        "ufficio",
+        "divisione",
+    ]
 )

@@ -140,6 +140,8 @@ class OrgFinder:
             yield self(doc)
 
     def _judge(self, doc: Doc, start: int, end: int, mid_caps: set[str]) -> Span | None:
+        if lx.fold(doc[start:end].text) in self.rejected:
+            return None  # "Commissione Europea" as a whole, before trimming could leave "Europea"
         start, end = self._trim(doc, start, end, mid_caps)
         if start >= end:
             return None

@@ -8,6 +8,7 @@ The result of each Doc is `doc._.deal_events` (list[DealEvent]).
 from __future__ import annotations
 
 import json
+import re
 import logging
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -31,6 +32,7 @@ if not Doc.has_extension("deal_events"):
     Doc.set_extension("deal_events", default=None)
 
 
+_WRAPPED_LINE = re.compile(r"(?<=[\w,;])\n(?=[\w(])")
 _FINAL_PUNCT = frozenset({".", "!", "?", ":", '"', "”", "»"})
 
 
@@ -52,9 +54,12 @@ class Breaks:
         t_end = int(doc.user_data.get(TITLE_END_KEY, 0))
         for tok in doc[1:]:
             prev = tok.nbor(-1)
-            if tok.i == t_end or (prev.is_space and not tok.is_space and _paragraph_break(prev)):
-                tok.is_sent_start = True
-            elif "\n" in prev.whitespace_ and prev.text in _FINAL_PUNCT:
+            if (
+                tok.i == t_end
+                or (prev.is_space and not tok.is_space and _paragraph_break(prev))
+                or "\n" in prev.whitespace_
+                and prev.text in _FINAL_PUNCT
+            ):
                 tok.is_sent_start = True
         return doc
 
@@ -149,7 +154,8 @@ def make_doc(nlp: Language, title: str | None, text: str) -> Doc:
     """One Doc for title + body; the title's end is remembered so that it stays its own sentence."""
     # "L’ok" -> "L'ok": the tokenizer splits elisions only on the straight apostrophe (same length, offsets kept)
     title = " ".join((title or "").split()).replace("’", "'")
-    body = (text or "").replace("’", "'")
+    # a line wrapped inside a sentence ("22,3 miliardi di\ndollari") is a space; offsets stay the same
+    body = _WRAPPED_LINE.sub(" ", (text or "").replace("’", "'"))
     if not title:
         doc = nlp.make_doc(body)
         doc.user_data[TITLE_END_KEY] = 0

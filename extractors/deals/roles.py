@@ -286,17 +286,24 @@ def _is_statistic(trig: Span, view: SentenceView) -> bool:
 
 _TO = frozenset({"a", "ad", "al", "alla", "allo", "all'", "ai", "agli"})
 _SELL = re.compile(r"^(ced|vend|cession)")
-_UNIT_WORDS = frozenset({"ramo", "quota", "partecipazione", "divisione", "attività", "asset", "business", "controllo"})
+_UNIT_WORDS = frozenset(
+    {"ramo", "quota", "partecipazione", "divisione", "attività", "asset", "business", "controllo"}
+)
 
 
 def _sale(trig, view: SentenceView, word, lemma):
-    """"X cede Y a Z", "X vende il 30% di Y a Z", "Y ceduta a Z", "la cessione di Y a Z": Z buys Y."""
+    """ "X cede Y a Z", "X vende il 30% di Y a Z", "Y ceduta a Z", "la cessione di Y a Z": Z buys Y."""
     doc = view.doc
     nominal = word.startswith(("cession", "vendit"))
     before = {t.lemma_ for t in doc[max(view.sent.start, trig.start - 3) : trig.start]}
     passive = re.match(r"^(cedut|vendut)[oaie]$", word) is not None and bool(before & {"essere", "venire"})
     if passive:
-        return "acquisition", view.org_after_word(_TO, trig.end, trig.end + 4), view.subject_before(trig.start), []
+        return (
+            "acquisition",
+            view.org_after_word(_TO, trig.end, trig.end + 4),
+            view.subject_before(trig.start),
+            [],
+        )
     target = view.org_after_word(_DI, trig.end, trig.end + 6) if nominal else view.org_at(trig.end, 8)
     if target is None:
         target = view.org_after_word(_DI, trig.end, trig.end + 8)
@@ -323,7 +330,9 @@ def _acquisition(trig, view: SentenceView, word, lemma):
         if target is None:
             return None
         return "acquisition", view.subject_before(trig.start, exclude=target), target, []
-    verbal = lemma in {"acquisire", "acquistare", "rilevare", "comprare"} or _PARTICIPLE.match(word) is not None
+    verbal = (
+        lemma in {"acquisire", "acquistare", "rilevare", "comprare"} or _PARTICIPLE.match(word) is not None
+    )
     if verbal or word.startswith(("prend", "pass", "mett", "mis")):
         if word.startswith("pass"):  # "Y passa nelle mani di X"
             return (
