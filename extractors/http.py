@@ -6,7 +6,8 @@ What it guarantees, whatever the server does:
   (a guarded network backend under httpx), so a DNS answer cannot change between check and connect;
   loopback, private, link-local (cloud metadata), multicast, reserved and unspecified addresses are refused
   unless `allow_private_addresses`;
-- time: connect and read timeouts, plus a total deadline per attempt (a server trickling bytes is cut);
+- time: connect and read timeouts, plus a total deadline per request, started once the host slot is ours
+  (a server trickling bytes is cut; waiting politely in a host queue is not counted);
 - size: the body is streamed and decompressed here in bounded steps, counted after decompression, and
   dropped as soon as it passes `max_bytes` (a 50 MB page or a gzip bomb never sits in memory);
 - politeness: a global and a per-host concurrency limit, a per-host minimum delay (raised by robots.txt
@@ -320,6 +321,9 @@ class SafeFetcher:
     `address_policy` decides which resolved addresses may be reached; the default refuses every
     non-public address. Tests pass a policy that also admits one extra loopback address, so that a
     "public" origin can be simulated without weakening the default.
+
+    One fetcher belongs to one event loop (its client, semaphores and robots cache live there): create
+    it inside the coroutine that uses it, e.g. one per `asyncio.run`.
     """
 
     def __init__(self, settings: FetchSettings, *, address_policy: AddressPolicy | None = None):
@@ -383,7 +387,7 @@ class SafeFetcher:
                 delay = self._retry_delay(exc, attempt)
                 if delay is None:
                     raise
-                log.info("retrying %s in %.1fs after: %s", url, delay, exc)
+                log.info("retrying %s in %.1fs after: %s", redact_url(url), delay, exc)
                 await asyncio.sleep(delay)
         raise AssertionError("unreachable")
 
@@ -397,7 +401,7 @@ class SafeFetcher:
             return None  # the server asks for a longer pause than a run can give: the next run retries
         return max(exc.retry_after, backoff)
 
-    # -- one attempt: a chain of redirects within the total deadline --------------------------------
+    # -- one attempt: a chain of redirects, each hop checked and within its own deadline ----------------
 
     async def _follow(self, url: str, max_bytes: int, etag: str | None, last_modified: str | None,
                       accept: str | None, check_robots: bool) -> FetchResponse:
