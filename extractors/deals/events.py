@@ -393,6 +393,8 @@ def select_news(doc: Doc, drafts: list[Draft]) -> list[Draft]:
         return any(same_company(n, t) for n in (d.target, d.acquirer) for t in title_names)
 
     title_current = [d for d in title_drafts if not d.past]
+    # "Le operazioni della settimana", "Acquisizioni miliardarie...": a headline announcing several deals
+    roundup = any(t.lower_ in _ROUNDUP_WORDS for t in doc[:t_end])
     for d in drafts:
         if d.cand.in_title:
             # "X, che aveva raccolto 8 milioni, rileva Y": the relative clause's deal is context
@@ -406,11 +408,13 @@ def select_news(doc: Doc, drafts: list[Draft]) -> list[Draft]:
             elif title_names:
                 d.news = about_title(d)
             else:
-                d.news = d.cand.sent_index <= 2
+                # a headline without names: a round-up lists complete deals, otherwise the lead's first one
+                d.news = (roundup and _complete(d)) or d.cand.sent_index <= 2
     news = _merge([d for d in drafts if d.news])
     news.sort(key=lambda d: (not d.cand.in_title, d.cand.sent_index))
     if not title_drafts and not title_names:
-        news = news[:1]
+        complete = [d for d in news if _complete(d)]
+        news = complete if roundup and len(complete) >= 2 else news[:1]
     news = news[:MAX_NEWS_EVENTS]
     kept = {id(d) for d in news}
     background = [d for d in drafts if id(d) not in kept and not any(d in n.merged for n in news)]
@@ -420,6 +424,16 @@ def select_news(doc: Doc, drafts: list[Draft]) -> list[Draft]:
         if not any(same_company(d.target, n.target) and _compatible(d.deal_type, n.deal_type) for n in news)
     ]
     return news + _merge_background(background)
+
+
+_ROUNDUP_WORDS = frozenset(
+    "operazioni acquisizioni fusioni investimenti finanziamenti deal affari shopping round-up settimana".split()
+)
+
+
+def _complete(d: Draft) -> bool:
+    """Both sides named, or a named target with its amount: a deal stated in full, not an allusion."""
+    return d.target is not None and (d.acquirer is not None or d.figures.amount is not None)
 
 
 def _merge(drafts: list[Draft]) -> list[Draft]:

@@ -534,7 +534,10 @@ def _merger(trig, view: SentenceView, word, lemma):
         return ("merger", tra, other, []) if other is not None else None
     other = view.org_after_word(frozenset({"con"}) | _DI, trig.end, trig.end + 4)
     if other is None:
-        return None
+        # "X e Y si fondono"
+        subject = view.subject_before(trig.start)
+        pair = view.conjuncts(subject) if subject is not None else []
+        return ("merger", pair[0], pair[1], pair[2:]) if len(pair) >= 2 else None
     # "La società si fonde con Y": the subject may be the article's company (filled by the caller)
     return "merger", view.subject_before(trig.start, exclude=other), other, []
 
