@@ -219,11 +219,15 @@ def test_query_readonly_returns_columns_and_rows_and_releases_the_file(filled):
 @pytest.mark.parametrize(
     ("sql", "said"),
     [
-        ("INSERT INTO runs (run_id, kind, started_at) VALUES ('x', 'y', now())", "read-only"),
-        ("DELETE FROM deals", "read-only"),
+        ("INSERT INTO runs (run_id, kind, started_at) VALUES ('x', 'y', now())", "read-only.*INSERT"),
+        ("DELETE FROM deals", "read-only.*DELETE"),
+        ("CREATE TABLE x AS SELECT 1", "read-only.*CREATE"),
         ("ATTACH '/tmp/elsewhere.duckdb' AS other", "ATTACH is not allowed"),
         ("COPY deals TO '/tmp/deals.csv'", "COPY is not allowed"),
         ("copy (select 1) to 'x.parquet' (format parquet)", "COPY is not allowed"),
+        ("INSTALL httpfs", "LOAD is not allowed"),
+        ("SELECT 1; DROP TABLE deals", "exactly one statement"),
+        ("SELEC nonsense", "cannot parse"),
     ],
 )
 def test_query_readonly_refuses_writes(filled, sql, said):
@@ -232,9 +236,11 @@ def test_query_readonly_refuses_writes(filled, sql, said):
     assert query_readonly(filled, "SELECT count(*) FROM deals")[1] == [(5,)]
 
 
-def test_keywords_inside_strings_are_not_refused(filled):
-    columns, rows = query_readonly(filled, "SELECT 'copy to attach' AS s")
-    assert rows == [("copy to attach",)]
+def test_reading_statements_of_every_kind_run(filled):
+    assert query_readonly(filled, "SELECT 'copy to attach' AS s")[1] == [("copy to attach",)]
+    assert ("deals",) in query_readonly(filled, "SHOW TABLES")[1]
+    assert query_readonly(filled, "FROM v_deals_per_month SELECT sum(n_deals)")[1] == [(5,)]
+    assert query_readonly(filled, "SELECT count(*) FROM deals WHERE n_sources >= ?", [2])[1] == [(1,)]
 
 
 def test_missing_warehouse_read_only_is_a_clear_error(tmp_path):

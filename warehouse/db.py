@@ -83,10 +83,11 @@ def query_readonly(
 ) -> tuple[list[str], list[tuple]]:
     """Run one statement on a read-only connection and close it at once (for `dealradar sql`).
 
-    Writes fail: the connection is read-only, and ATTACH / COPY ... TO / INSTALL are refused up front so that
-    an ad-hoc query cannot write another file either.
+    Only reading statements (SELECT/FROM/WITH, DESCRIBE, SHOW, SUMMARIZE, EXPLAIN, PRAGMA, CALL) are run:
+    a read-only connection refuses INSERT/UPDATE/DELETE/CREATE, but would still let ATTACH open another
+    file for writing or COPY ... TO write files, so those are refused up front with a clear error.
     """
-    _refuse_side_effects(sql)
+    _check_reading_statement(sql)
     con = open_warehouse(path, read_only=True, lock_timeout_s=0)
     try:
         try:
@@ -103,26 +104,21 @@ def query_readonly(
         con.close()
 
 
-_SIDE_EFFECTS = re.compile(
-    r"\b(ATTACH|DETACH|COPY\b[\s\S]*\bTO|EXPORT\s+DATABASE|INSTALL|LOAD|SET\s+GLOBAL)\b", re.IGNORECASE
-)
+_READING = {"SELECT", "EXPLAIN", "PRAGMA", "CALL"}
 
 
-def _refuse_side_effects(sql: str) -> None:
-    # A read-only connection still lets ATTACH open another file for writing and COPY ... TO write files.
-    match = _SIDE_EFFECTS.search(_strip_literals(sql))
-    if match:
+def _check_reading_statement(sql: str) -> None:
+    try:
+        statements = duckdb.extract_statements(sql)
+    except duckdb.Error as exc:
+        raise WarehouseError(f"cannot parse the SQL: {exc}") from exc
+    if len(statements) != 1:
+        raise WarehouseError(f"`dealradar sql` runs exactly one statement; got {len(statements)}")
+    kind = statements[0].type.name
+    if kind not in _READING:
         raise WarehouseError(
-            f"`dealradar sql` only reads the warehouse; {match.group(1).split()[0].upper()} is not allowed"
+            f"`dealradar sql` only reads the warehouse (it is read-only); {kind} is not allowed"
         )
-
-
-def _strip_literals(sql: str) -> str:
-    # Keywords inside string literals or comments ('copy to ...') must not trigger the refusal.
-    sql = re.sub(r"'(?:[^']|'')*'", "''", sql)
-    sql = re.sub(r'"(?:[^"]|"")*"', '""', sql)
-    sql = re.sub(r"--[^\n]*", "", sql)
-    return re.sub(r"/\*[\s\S]*?\*/", "", sql)
 
 
 def _ensure_folder(path: Path) -> None:
