@@ -235,6 +235,19 @@ def test_crawl_delay_spaces_requests_to_one_host(web: LoopbackServer) -> None:
     assert len(gaps) == 2 and min(gaps) >= 0.9
 
 
+def test_per_host_delay_setting_spaces_requests_without_robots(web: LoopbackServer) -> None:
+    stamps = Stamps()
+    server = serve(web, {"/a": stamps})
+
+    async def run() -> None:
+        async with SafeFetcher(settings(per_host_concurrency=4, per_host_delay_s=0.5)) as fetcher:
+            await asyncio.gather(*(fetcher.get(server.url("/a"), max_bytes=10_000) for _ in range(3)))
+
+    asyncio.run(run())
+    gaps = [b - a for a, b in zip(stamps.times, stamps.times[1:], strict=False)]
+    assert len(gaps) == 2 and min(gaps) >= 0.45
+
+
 def test_robots_txt_unreachable_defers_pages_to_the_next_run(web: LoopbackServer) -> None:
     routes = {"/robots.txt": Response(503, b"busy"), "/a": Response(200, BODY)}
     server = serve(web, routes)
