@@ -290,3 +290,49 @@ def test_unwritable_folder_is_a_clear_error(tmp_path):
     blocker.write_text("not a folder")
     with pytest.raises(WarehouseUnwritable, match="cannot create the warehouse folder"):
         open_warehouse(blocker / "w.duckdb")
+
+
+DISK_FULL_SCRIPT = """
+import sys
+from extractors.models import Article
+from warehouse.db import WarehouseUnwritable, open_warehouse
+from warehouse.load import start_run, store_articles
+
+def page(i, size):
+    return Article(url=f"https://a.it/{i}", final_url=None, site="a.it", feed_name=None, feed_url=None,
+                   title="t", author=None, published=None, text=str(i) + "y" * size, language="it",
+                   extraction="page")
+
+con = open_warehouse(sys.argv[1])
+store_articles(con, start_run(con, "first"), [page(0, 10)], {}, "v")
+con.close()
+con = open_warehouse(sys.argv[1])
+try:
+    store_articles(con, start_run(con, "second"), [page(i, 200_000) for i in range(1, 40)], {}, "v")
+except WarehouseUnwritable as exc:
+    print("UNWRITABLE", exc)
+con.close()
+con = open_warehouse(sys.argv[1], read_only=True)
+print("ROWS", con.execute("SELECT count(*) FROM articles").fetchone()[0])
+"""
+
+
+def test_disk_full_rolls_the_batch_back_with_a_clear_error(tmp_path):
+    # A 4 MB file system (tmpfs in a private mount namespace) fills up half-way through a batch.
+    if not shutil.which("unshare") or not shutil.which("mount"):
+        pytest.skip("unshare/mount not available")
+    small = tmp_path / "small"
+    small.mkdir()
+    script = (
+        f"mount -t tmpfs -o size=4m tmpfs '{small}' && "
+        f"exec '{sys.executable}' -c '{DISK_FULL_SCRIPT}' '{small}/w.duckdb'"
+    )
+    result = subprocess.run(
+        ["unshare", "--mount", "--propagation", "private", "sh", "-c", script],
+        capture_output=True, text=True, timeout=120, cwd=Path(__file__).resolve().parents[1],
+    )  # fmt: skip
+    if "UNWRITABLE" not in result.stdout and "mount" in result.stderr:
+        pytest.skip(f"cannot mount a small file system here: {result.stderr.strip()}")
+    assert "UNWRITABLE disk full" in result.stdout, result.stdout + result.stderr
+    assert "rolled back" in result.stdout
+    assert "ROWS 1" in result.stdout  # the first batch is intact, the failed one left nothing behind

@@ -36,6 +36,7 @@ from typing import Any
 import duckdb
 
 from warehouse.bulk import insert_columns, temp_table
+from warehouse.db import transaction
 from warehouse.fx import to_eur
 from warehouse.load import now_utc
 
@@ -174,13 +175,8 @@ def cluster_new_events(con: duckdb.DuckDBPyConnection, run_id: str | None) -> di
     One transaction. Returns counters: events_clustered, events_background, events_unclustered, deals_new,
     deals_updated, deals_revised.
     """
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(con):
         stats = _cluster(con, run_id)
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
     log.info("clustered %s", stats)
     return stats
 

@@ -11,7 +11,8 @@ from __future__ import annotations
 import logging
 import re
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -186,13 +187,44 @@ def _classify_write_error(path: Path, exc: Exception) -> WarehouseError:
     text = str(exc)
     lowered = text.lower()
     if "no space left" in lowered or "disk is full" in lowered:
-        return WarehouseUnwritable(f"disk full while writing warehouse {path}; the file is unchanged: {text}")
+        return WarehouseUnwritable(
+            f"disk full while writing warehouse {path}: this batch was rolled back and the file keeps "
+            f"what it had before; free some space and run again. ({text})"
+        )
     if "read-only" in lowered or "permission denied" in lowered or "read only" in lowered:
         return WarehouseUnwritable(
             f"warehouse {path} cannot be written (read-only file or file system, or no permission); "
             f"the file is unchanged: {text}"
         )
     return WarehouseError(f"warehouse {path}: {text}")
+
+
+@contextmanager
+def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """BEGIN ... COMMIT, rolled back on any error; disk-full / read-only errors become WarehouseUnwritable.
+
+    DuckDB may already have aborted the transaction itself (e.g. a failed write at COMMIT): the rollback
+    then has nothing to do, and the original error is the one reported.
+    """
+    con.execute("BEGIN TRANSACTION")
+    try:
+        yield
+        con.execute("COMMIT")
+    except BaseException as exc:
+        with suppress(duckdb.Error):  # DuckDB may have rolled back already
+            con.execute("ROLLBACK")
+        if isinstance(exc, duckdb.Error):
+            classified = _classify_write_error(_database_path(con), exc)
+            if isinstance(classified, WarehouseUnwritable):
+                raise classified from exc
+        raise
+
+
+def _database_path(con: duckdb.DuckDBPyConnection) -> Path:
+    row = con.execute(
+        "SELECT path FROM duckdb_databases() WHERE database_name = current_database()"
+    ).fetchone()
+    return Path(row[0]) if row and row[0] else Path(":memory:")
 
 
 # --- migrations --------------------------------------------------------------------------------------------
@@ -232,16 +264,14 @@ def apply_migrations(
         if version in done or (target is not None and version > target):
             continue
         sql = file.read_text(encoding="utf-8")
-        con.execute("BEGIN TRANSACTION")
         try:
-            con.execute(sql)
-            con.execute(
-                "INSERT INTO schema_version VALUES (?, ?, ?)",
-                [version, name, datetime.now(UTC).replace(tzinfo=None)],
-            )
-            con.execute("COMMIT")
+            with transaction(con):
+                con.execute(sql)
+                con.execute(
+                    "INSERT INTO schema_version VALUES (?, ?, ?)",
+                    [version, name, datetime.now(UTC).replace(tzinfo=None)],
+                )
         except duckdb.Error as exc:
-            con.execute("ROLLBACK")
             raise WarehouseError(f"migration {file.name} failed and was rolled back: {exc}") from exc
         log.info("applied warehouse migration %s", file.name)
         applied.append(version)

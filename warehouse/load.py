@@ -19,6 +19,7 @@ import duckdb
 
 from extractors.models import Article, DealEvent, FeedResult, FeedState
 from warehouse.bulk import insert_columns
+from warehouse.db import transaction
 from warehouse.fx import to_eur
 
 log = logging.getLogger(__name__)
@@ -157,8 +158,7 @@ def store_articles(
             transient += 1
             continue
         keep.setdefault(article.url, article)
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(con):
         existing = seen_urls(con, keep)
         new_articles = [a for url, a in keep.items() if url not in existing]
         extracted = {a.url for a in new_articles if a.url in events_by_url}
@@ -166,10 +166,6 @@ def store_articles(
         n_events = _insert_events(
             con, run_id, [(a, events_by_url.get(a.url, [])) for a in new_articles], extractor_version
         )
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
     stats = {
         "articles_new": len(new_articles),
         "articles_already_stored": len(existing),
@@ -304,8 +300,7 @@ def replace_events(
     from warehouse.cluster import cluster_new_events, refresh_deals
 
     article = _article_for(con, url)
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(con):
         old_deals = [
             row[0]
             for row in con.execute(
@@ -319,10 +314,6 @@ def replace_events(
         inserted = _insert_events(con, run_id or "reextract", [(article, events)], extractor_version)
         con.execute("UPDATE articles SET extractor_version = ? WHERE url = ?", [extractor_version, url])
         refresh_deals(con, old_deals, run_id)
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
     clustered = cluster_new_events(con, run_id)
     return {
         "events_removed": len(removed),
