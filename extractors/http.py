@@ -26,6 +26,7 @@ import email.utils
 import ipaddress
 import logging
 import socket
+import ssl
 import time
 import zlib
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -193,14 +194,15 @@ async def _resolve(host: str, port: int, timeout: float | None) -> list[IPAddres
     return seen
 
 
-def _pinned_transport(settings: FetchSettings, policy: AddressPolicy | None) -> httpx.AsyncHTTPTransport:
+def _pinned_transport(settings: FetchSettings, policy: AddressPolicy | None,
+                      ssl_context: ssl.SSLContext | None) -> httpx.AsyncHTTPTransport:
     transport = httpx.AsyncHTTPTransport(trust_env=False)
     # httpx has no public hook for the network backend, so its pool is rebuilt around the guarded one
     # (same public httpcore constructor httpx itself uses). tests/test_hostile_web.py proves the guard
     # is on the path: a refused address never sees a single request.
     limits = httpx.Limits(max_connections=settings.total_concurrency, max_keepalive_connections=20)
     transport._pool = httpcore.AsyncConnectionPool(
-        ssl_context=httpx.create_ssl_context(trust_env=False),
+        ssl_context=ssl_context or httpx.create_ssl_context(trust_env=False),
         max_connections=limits.max_connections,
         max_keepalive_connections=limits.max_keepalive_connections,
         keepalive_expiry=limits.keepalive_expiry,
@@ -320,14 +322,17 @@ class SafeFetcher:
 
     `address_policy` decides which resolved addresses may be reached; the default refuses every
     non-public address. Tests pass a policy that also admits one extra loopback address, so that a
-    "public" origin can be simulated without weakening the default.
+    "public" origin can be simulated without weakening the default. `ssl_context` replaces the system
+    CA store (tests use it to trust their own certificate authority).
 
     One fetcher belongs to one event loop (its client, semaphores and robots cache live there): create
     it inside the coroutine that uses it, e.g. one per `asyncio.run`.
     """
 
-    def __init__(self, settings: FetchSettings, *, address_policy: AddressPolicy | None = None):
+    def __init__(self, settings: FetchSettings, *, address_policy: AddressPolicy | None = None,
+                 ssl_context: ssl.SSLContext | None = None):
         self.settings = settings
+        self._ssl_context = ssl_context  # None: the system's CA store (tests pass one trusting their own CA)
         if settings.allow_private_addresses:
             self._policy: AddressPolicy | None = None
         else:
@@ -343,7 +348,7 @@ class SafeFetcher:
         timeout = httpx.Timeout(connect=s.connect_timeout_s, read=s.read_timeout_s,
                                 write=s.read_timeout_s, pool=s.total_timeout_s)
         self._client = httpx.AsyncClient(
-            transport=_pinned_transport(s, self._policy),
+            transport=_pinned_transport(s, self._policy, self._ssl_context),
             timeout=timeout,
             follow_redirects=False,
             trust_env=False,  # no proxy from the environment: the SSRF guard must see the real target
@@ -480,7 +485,12 @@ class SafeFetcher:
             raise FetchError(str(exc), False, kind="dns") from exc
         except httpx.TimeoutException as exc:
             raise FetchError(f"timed out ({type(exc).__name__}) on {url}", True, kind="timeout") from exc
-        except (httpx.ConnectError, httpx.ReadError, httpx.WriteError, httpx.RemoteProtocolError) as exc:
+        except httpx.ConnectError as exc:
+            if "CERTIFICATE_VERIFY_FAILED" in str(exc):  # a wrong certificate will be as wrong tomorrow
+                raise FetchError(f"TLS certificate refused for {url}: {exc}", False, kind="tls") from exc
+            raise FetchError(f"connection failed on {url}: {exc or type(exc).__name__}", True,
+                             kind="connect") from exc
+        except (httpx.ReadError, httpx.WriteError, httpx.RemoteProtocolError) as exc:
             raise FetchError(f"connection failed on {url}: {exc or type(exc).__name__}", True,
                              kind="connect") from exc
         except (httpx.UnsupportedProtocol, httpx.InvalidURL, httpx.LocalProtocolError) as exc:

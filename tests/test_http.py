@@ -8,11 +8,14 @@ from __future__ import annotations
 import asyncio
 import gzip
 import ipaddress
+import ssl
 import threading
 import time
 import zlib
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler
+from pathlib import Path
 
 import pytest
 from support.server import LoopbackServer, Response
@@ -301,3 +304,78 @@ def test_address_policy(address: str, public: bool) -> None:
 def test_fetcher_outside_its_context_is_a_programming_error() -> None:
     with pytest.raises(RuntimeError):
         asyncio.run(SafeFetcher(settings()).get("http://127.0.0.1/", max_bytes=10))
+
+
+# ------------------------------------------------------------------------------------------- TLS
+# The SSRF guard connects to the address it checked, not to the host name; these prove that TLS still
+# verifies the certificate against the host name (SNI and hostname check survive the pinning).
+
+
+def _certificate_authority(tmp_path: Path, server_name: str) -> tuple[ssl.SSLContext, ssl.SSLContext]:
+    """(client context trusting a fresh CA, server context with a certificate for `server_name`)."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    now = datetime.now(UTC)
+
+    def build(subject: str, issuer: x509.Name | None, key, signer, *, ca: bool):  # type: ignore[no-untyped-def]
+        name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, subject)])
+        builder = (
+            x509.CertificateBuilder()
+            .subject_name(name)
+            .issuer_name(issuer or name)
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - timedelta(days=1))
+            .not_valid_after(now + timedelta(days=1))
+            .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
+        )
+        if not ca:
+            names = x509.SubjectAlternativeName([x509.DNSName(subject)])
+            builder = builder.add_extension(names, critical=False)
+        return builder.sign(signer, hashes.SHA256())
+
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca_cert = build("dealradar test CA", None, ca_key, ca_key, ca=True)
+    key = ec.generate_private_key(ec.SECP256R1())
+    cert = build(server_name, ca_cert.subject, key, ca_key, ca=False)
+    cert_file, key_file = tmp_path / "server.pem", tmp_path / "server.key"
+    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
+    server = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server.load_cert_chain(cert_file, key_file)
+    client = ssl.create_default_context(cadata=ca_cert.public_bytes(serialization.Encoding.PEM).decode())
+    return client, server
+
+
+def _https(server: LoopbackServer, context: ssl.SSLContext) -> LoopbackServer:
+    server.httpd.socket = context.wrap_socket(server.httpd.socket, server_side=True)
+    return server
+
+
+@pytest.mark.parametrize(("cert_name", "ok"), [("localhost", True), ("other.example", False)])
+def test_https_through_the_pinned_connection_verifies_the_host_name(
+    tmp_path: Path, cert_name: str, ok: bool
+) -> None:
+    client_ctx, server_ctx = _certificate_authority(tmp_path, cert_name)
+    server = _https(LoopbackServer({"/a": Response(200, BODY)}), server_ctx)
+    with server:
+        url = f"https://localhost:{server.port}/a"
+
+        async def run() -> bytes:
+            async with SafeFetcher(settings(respect_robots_txt=False), ssl_context=client_ctx) as fetcher:
+                return (await fetcher.get(url, max_bytes=10_000)).content
+
+        if ok:
+            assert asyncio.run(run()) == BODY
+        else:
+            with pytest.raises(FetchError) as err:
+                asyncio.run(run())
+            assert err.value.kind == "tls" and not err.value.transient
+            assert "CERTIFICATE_VERIFY_FAILED" in str(err.value)
