@@ -336,3 +336,21 @@ def test_disk_full_rolls_the_batch_back_with_a_clear_error(tmp_path):
     assert "UNWRITABLE disk full" in result.stdout, result.stdout + result.stderr
     assert "rolled back" in result.stdout
     assert "ROWS 1" in result.stdout  # the first batch is intact, the failed one left nothing behind
+
+
+def test_an_analysts_duckdb_cli_session_holds_off_the_writer_until_it_quits(filled):
+    cli = subprocess.Popen(
+        [duckdb_cli(), "-readonly", "-csv", "-noheader", str(filled)],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        cli.stdin.write("SELECT count(*) FROM deals;\n")
+        cli.stdin.flush()
+        assert cli.stdout.readline().strip() == "5"  # the session is open and holds the file
+        with pytest.raises(WarehouseLocked, match="duckdb"):
+            open_warehouse(filled, lock_timeout_s=0.3)
+    finally:
+        cli.communicate(".quit\n", timeout=30)
+    con = open_warehouse(filled, lock_timeout_s=5)
+    assert con.execute("SELECT count(*) FROM deal_events").fetchone()[0] == 10
+    con.close()
