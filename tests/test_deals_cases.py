@@ -13,7 +13,9 @@ import yaml
 
 from extractors.deals import load_pipeline, extract_deals
 
-CASES = yaml.safe_load((Path(__file__).parent / "fixtures" / "deals" / "cases.yaml").read_text(encoding="utf-8"))
+CASES = yaml.safe_load(
+    (Path(__file__).parent / "fixtures" / "deals" / "cases.yaml").read_text(encoding="utf-8")
+)
 
 
 @pytest.fixture(scope="module")

@@ -220,6 +220,8 @@ class OrgFinder:
             return False
         if f in STOP_WORDS:
             return True
+        if _bare_subject(tok):
+            return False
         # "Girasole ha avviato...": a word written capitalised again and again, never in lower case, is a name
         counts = tok.doc.user_data.get("dealradar.case_counts")
         if counts is None:
@@ -253,6 +255,34 @@ class OrgFinder:
         sent_start = doc[start].sent.start
         prev = [t.lower_ for t in doc[max(sent_start, start - 2) : start]]
         return any(p in lx.ORG_CUES for p in prev)
+
+
+def verb_like(tok: Token) -> bool:
+    """A conjugated verb form by the lemma table ("conosce" -> "conoscere"); nouns keep their own lemma."""
+    lemma = tok.lemma_
+    return lemma != tok.lower_ and lemma.endswith(("are", "ere", "ire", "rre")) and tok.is_lower
+
+
+_AUXILIARIES = frozenset(
+    "ha hanno è sono sarà saranno si sarebbe avrebbe potrebbe starebbe vuole punta sta stanno".split()
+)
+
+
+def _bare_subject(tok: Token) -> bool:
+    """ "Faro acquisisce Scoglio": Italian common nouns take an article as subjects, so a bare capitalised
+    word opening a sentence right before a verb is a name."""
+    if tok.i + 1 >= len(tok.doc):
+        return False
+    nxt = tok.doc[tok.i + 1]
+    triggers = tok.doc.spans["deal_trigger"] if "deal_trigger" in tok.doc.spans else []
+    if any(t.start == nxt.i for t in triggers) and (
+        nxt.lemma_.endswith("re") or nxt.lower_.startswith("pass")
+    ):
+        return True  # "Scoglio passa nelle mani di ...": a deal phrase follows the subject
+    if tok.lemma_ != tok.lower_ and tok.lemma_.endswith("re"):
+        # "Molo" is also a form of "molare": only a clear verb after it ("Molo raccoglie") decides
+        return verb_like(nxt) and nxt.lower_ not in _AUXILIARIES
+    return nxt.lower_ in _AUXILIARIES or verb_like(nxt)
 
 
 def _case_counts(doc: Doc) -> dict[str, tuple[int, int]]:

@@ -1,7 +1,7 @@
 """The deal-extraction pipeline: spacy.blank("it") + our components, and the functions other stages call.
 
 Pipeline order: breaks (title/paragraph boundaries) -> sentencizer -> lookup lemmatizer -> lemma case
-fix -> money -> entity ruler (known companies, aliases) -> organisations -> triggers -> events.
+fix -> money -> entity ruler (known companies, aliases) -> triggers -> organisations -> events.
 The result of each Doc is `doc._.deal_events` (list[DealEvent]).
 """
 
@@ -131,8 +131,8 @@ def load_pipeline(
     ruler = None
     if patterns:  # an empty ruler warns on every call
         ruler = nlp.add_pipe("entity_ruler", config={"phrase_matcher_attr": "ORTH"})
+    nlp.add_pipe("dealradar_triggers_v1")  # before names: a deal verb after a bare word vouches for it
     nlp.add_pipe("dealradar_orgs_v1")
-    nlp.add_pipe("dealradar_triggers_v1")
     nlp.add_pipe("dealradar_events_v1", config={"min_confidence": settings.min_confidence})
     nlp.initialize()
     if ruler is not None:  # initialize() clears a ruler: patterns go in afterwards

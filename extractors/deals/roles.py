@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 from spacy.tokens import Doc, Span
 
-from .orgs import clean_name
+from .orgs import clean_name, verb_like
 
 PREPOSITIONS = frozenset(
     [
@@ -101,12 +101,6 @@ class Candidate:
     others: list[Party] = field(default_factory=list)
     in_title: bool = False
     sent_index: int = 0  # 0 = title, 1 = first body sentence, ...
-
-
-def verb_like(tok) -> bool:
-    """A conjugated verb form by the lemma table ("conosce" -> "conoscere"); nouns keep their own lemma."""
-    lemma = tok.lemma_
-    return lemma != tok.lower_ and lemma.endswith(("are", "ere", "ire", "rre")) and tok.is_lower
 
 
 _CONJ_STOP = frozenset(
@@ -443,8 +437,10 @@ def _funding(trig, view: SentenceView, word, lemma):
         return None  # "ottiene un premio", "incassa ricavi": only money obtained is a round
     if lemma in {"raccogliere", "incassare", "ottenere"} or word.startswith("raccolt"):
         target = view.subject_before(trig.start)
-        if target is None:
+        if target is None:  # "Ha raccolto 2 milioni la startup X": the subject follows, investors follow "da"
             target = view.org_at(trig.end, 14)
+            if target is not None and _word_is(doc, target, _DA):
+                target = None
     else:
         target = _first_distinct(
             view.org_after_word(_PER | _DI, trig.end, trig.end + 8),

@@ -26,6 +26,8 @@ def _phrase(text: str) -> list[dict]:
     return [{"LOWER": w} for w in text.split()]
 
 
+_PASSARE = r"^pass(a|ano|ò|ato|ata|ati|ate|erà|eranno|erebbe|erebbero|ando|are)$"
+
 PATTERNS: dict[str, list[list[dict]]] = {
     "acquisition": [
         *_lemmas("acquisire", "acquistare", "rilevare", "comprare"),
@@ -40,8 +42,9 @@ PATTERNS: dict[str, list[list[dict]]] = {
             {"LOWER": "di"},
             {"LOWER": {"IN": ["acquisto", "scambio"]}},
         ],
-        [{"LEMMA": "passare"}, {"LOWER": "nelle"}, {"LOWER": "mani"}],
-        [{"LEMMA": "passare"}, {"LOWER": "sotto"}, {"LOWER": "il"}, {"LOWER": "controllo"}],
+        # "passa" is filed under the noun "passo": forms of "passare" are listed
+        [{"LOWER": {"REGEX": _PASSARE}}, {"LOWER": "nelle"}, {"LOWER": "mani"}],
+        [{"LOWER": {"REGEX": _PASSARE}}, {"LOWER": "sotto"}, {"LOWER": "il"}, {"LOWER": "controllo"}],
         [{"LEMMA": "mettere"}, {"LOWER": "le"}, {"LOWER": "mani"}, {"LOWER": {"IN": ["su", "sul", "sulla"]}}],
         # the seller's side: "X cede Y a Z", "la cessione di Y a Z"
         *_lemmas("cedere", "vendere"),

@@ -1,0 +1,236 @@
+"""The deal pipeline's parts and its public interface: organisation spans, triggers, figures, JSONL I/O."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from extractors.deals import EXTRACTOR_VERSION, extract_deals, extract_jsonl, load_pipeline
+from extractors.deals.pipeline import make_doc
+from extractors.models import DealEvent
+from extractors.settings import ExtractionSettings
+
+
+@pytest.fixture(scope="module")
+def nlp():
+    return load_pipeline()
+
+
+def orgs(nlp, title, text=""):
+    doc = nlp(make_doc(nlp, title, text))
+    return [s.text for s in doc.spans["org"]]
+
+
+def one(nlp, title, text=""):
+    [events] = extract_deals([(title, text)], nlp=nlp)
+    return [e for e in events if not e.background]
+
+
+# ---- organisation names ------------------------------------------------------------------------------
+
+
+def test_names_with_cues_suffixes_and_camel_case(nlp):
+    found = orgs(
+        nlp, "", "Ieri la startup Zampetta, il fondo Ulivo Capital e OpenMind Srl hanno parlato con EnelX."
+    )
+    found = [f.rstrip(".") for f in found]
+    assert "Zampetta" in found and "Ulivo Capital" in found and "EnelX" in found
+    assert any(f.startswith("OpenMind") for f in found)
+
+
+def test_sentence_initial_common_words_are_not_companies(nlp):
+    found = orgs(
+        nlp,
+        "",
+        "Secondo gli analisti il mercato cresce. Oggi Fragola Tech annuncia utili. Nel frattempo nulla.",
+    )
+    assert found == ["Fragola Tech"]
+
+
+def test_people_places_months_institutions_are_not_companies(nlp):
+    text = (
+        "Marco Bellini, amministratore delegato, ha incontrato a Milano il Governo e la Consob a marzo. "
+        "Il ceo Anna Verdi era presente. Lunedì la Commissione europea decide."
+    )
+    assert orgs(nlp, "", text) == []
+
+
+def test_news_source_is_not_a_party(nlp):
+    found = orgs(nlp, "", "Secondo Reuters, Pinguino Spa tratta con Tricheco.")
+    assert "Reuters" not in found and "Pinguino Spa" in found and "Tricheco" in found
+
+
+def test_known_companies_and_aliases_win(nlp):
+    settings = ExtractionSettings(aliases={"Intesa Sanpaolo": ["ISP"]})
+    custom = load_pipeline(settings, known_companies=["Mela Verde"])
+    doc = custom(make_doc(custom, "Mela Verde compra il 40% di Pera", "Anche ISP partecipa."))
+    names = {s.text: s.label_ for s in doc.spans["org"]}
+    assert names["Mela Verde"] == "ORG_KNOWN" and names["ISP"] == "ORG_KNOWN"
+    [events] = extract_deals([("Mela Verde compra il 40% di Pera", "")], nlp=custom)
+    assert events[0].acquirer == "Mela Verde"
+
+
+# ---- triggers and roles -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("title", "kind", "acquirer", "target"),
+    [
+        ("Faro acquisisce Scoglio", "acquisition", "Faro", "Scoglio"),
+        ("Scoglio è stato rilevato da Faro", "acquisition", "Faro", "Scoglio"),
+        ("Scoglio passa nelle mani di Faro", "acquisition", "Faro", "Scoglio"),
+        ("L'acquisizione di Scoglio da parte di Faro è ufficiale", "acquisition", "Faro", "Scoglio"),
+        ("Faro cede Scoglio a Molo", "acquisition", "Molo", "Scoglio"),
+        ("Faro investe 2 milioni in Scoglio", "investment", "Faro", "Scoglio"),
+        ("Faro sale al 35% di Scoglio", "investment", "Faro", "Scoglio"),
+        ("Scoglio raccoglie 4 milioni da Faro", "funding_round", None, "Scoglio"),
+        ("Round da 4 milioni per Scoglio guidato da Faro", "funding_round", "Faro", "Scoglio"),
+        ("Partnership tra Faro e Scoglio per la logistica", "partnership", "Faro", "Scoglio"),
+        ("Faro si fonde con Scoglio", "merger", "Faro", "Scoglio"),
+        ("Fusione per incorporazione di Scoglio in Faro", "merger", "Faro", "Scoglio"),
+        ("Scoglio debutta in Borsa a Piazza Affari", "ipo", None, "Scoglio"),
+    ],
+)
+def test_roles_by_construction(nlp, title, kind, acquirer, target):
+    [event] = one(nlp, title)
+    assert (event.deal_type, event.acquirer, event.target) == (kind, acquirer, target)
+
+
+def test_acquisition_of_a_minority_stake_is_an_investment(nlp):
+    [event] = one(nlp, "Faro rileva il 20% di Scoglio per 5 milioni di euro")
+    assert event.deal_type == "investment" and event.stake_pct == 20 and event.amount == 5_000_000
+
+
+def test_majority_stake_is_an_acquisition(nlp):
+    [event] = one(nlp, "Faro rileva il 70% di Scoglio")
+    assert event.deal_type == "acquisition" and event.stake_pct == 70
+
+
+# ---- figures, status, flags ---------------------------------------------------------------------------
+
+
+def test_amount_in_units_and_currency(nlp):
+    [event] = one(nlp, "Faro compra Scoglio per 1,1 mld $")
+    assert event.amount == pytest.approx(1.1e9) and event.currency == "USD"
+
+
+def test_headline_rounding_gives_way_to_the_exact_body_figure(nlp):
+    [event] = one(
+        nlp,
+        "Faro compra Scoglio per 15 miliardi",
+        "Faro ha concordato l'acquisto di Scoglio per 14,8 miliardi di dollari.",
+    )
+    assert event.amount == pytest.approx(14.8e9) and event.currency == "USD"
+
+
+def test_valuation_is_not_the_deal_amount(nlp):
+    [event] = one(nlp, "Scoglio raccoglie 30 milioni di euro con una valutazione di 300 milioni")
+    assert event.amount == 30_000_000 and event.valuation == 300_000_000
+
+
+def test_share_price_is_not_the_deal_amount(nlp):
+    [event] = one(nlp, "Faro lancia un'opa su Scoglio a 1,60 euro per azione")
+    assert event.amount is None
+
+
+def test_inconsistent_valuation_is_flagged_but_figures_kept(nlp):
+    [event] = one(
+        nlp,
+        "Faro investe 14,8 miliardi di dollari in Scoglio per il 49%",
+        "L'operazione valuta Scoglio 28 miliardi di dollari, secondo una valutazione di 28 miliardi.",
+    )
+    assert event.stake_pct == 49 and event.amount == pytest.approx(14.8e9)
+    assert event.valuation == pytest.approx(28e9) and "inconsistent_valuation" in event.flags
+
+
+def test_consistent_valuation_is_not_flagged(nlp):
+    [event] = one(nlp, "Faro investe 10 milioni di euro in Scoglio per il 20%, valutazione di 50 milioni")
+    assert event.flags == []
+
+
+@pytest.mark.parametrize(
+    ("title", "status"),
+    [
+        ("Faro sarebbe in trattativa per acquisire Scoglio", "rumor"),
+        ("Secondo indiscrezioni Faro potrebbe comprare Scoglio", "rumor"),
+        ("Faro acquisisce Scoglio", "announced"),
+        ("Faro ha perfezionato l'acquisizione di Scoglio", "completed"),
+        ("Faro acquisisce Scoglio, closing entro giugno", "announced"),
+        ("Completata l'acquisizione di Scoglio da parte di Faro", "completed"),
+    ],
+)
+def test_status(nlp, title, status):
+    [event] = one(nlp, title)
+    assert event.status == status
+
+
+def test_every_event_has_evidence_and_confidence(nlp):
+    [events] = extract_deals(
+        [("Faro acquisisce Scoglio", "Il contratto è stato firmato ieri a Genova.")], nlp=nlp
+    )
+    assert events and all(e.evidence and 0 < e.confidence <= 1 for e in events)
+    assert events[0].evidence == "Faro acquisisce Scoglio"
+
+
+def test_body_deal_of_a_profile_is_background(nlp):
+    text = (
+        "Faro è nata nel 2010 a Genova. Produce lanterne e vende in tutta Europa. Ha 300 dipendenti. "
+        "I suoi prodotti sono noti. Il fatturato cresce. Nel 2016 Faro aveva acquisito Scoglio."
+    )
+    [events] = extract_deals([("La storia di Faro, le lanterne italiane", text)], nlp=nlp)
+    assert all(e.background for e in events)
+
+
+# ---- interface ------------------------------------------------------------------------------------------
+
+
+def test_extract_deals_keeps_order_and_handles_empty_input(nlp):
+    docs = [
+        ("Faro acquisisce Scoglio", ""),
+        (None, ""),
+        ("Notizie dal mondo", "Piove a Roma."),
+        (None, "Molo raccoglie 3 milioni di euro da Faro Ventures."),
+    ]
+    results = extract_deals(docs, nlp=nlp, batch_size=2)
+    assert len(results) == 4
+    assert results[0][0].target == "Scoglio" and results[1] == [] and results[2] == []
+    assert results[3][0].target == "Molo"
+    assert all(isinstance(e, DealEvent) for r in results for e in r)
+
+
+def test_same_pipeline_gives_same_results_on_reuse(nlp):
+    docs = [("Faro acquisisce Scoglio per 3 milioni di euro", "")] * 3
+    first = extract_deals(docs, nlp=nlp)
+    again = extract_deals(docs, nlp=nlp)
+    assert [[e.to_dict() for e in r] for r in first] == [[e.to_dict() for e in r] for r in again]
+
+
+def test_extract_jsonl_reports_bad_lines_and_keeps_going(nlp, tmp_path):
+    src = tmp_path / "in.jsonl"
+    src.write_text(
+        "\n".join(
+            [
+                json.dumps({"id": "a", "title": "Faro acquisisce Scoglio", "text": "Firmato ieri."}),
+                "{not json",
+                json.dumps({"id": "c", "title": "x"}),
+                json.dumps([1, 2]),
+                json.dumps({"id": "e", "title": None, "text": "Nessuna notizia."}),
+            ]
+        )
+        + "\n",
+        encoding="utf-8",
+    )
+    out = tmp_path / "out.jsonl"
+    stats = extract_jsonl(src, out, nlp=nlp)
+    rows = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert [r.get("id") for r in rows] == ["a", None, "c", None, "e"]
+    assert rows[0]["events"][0]["target"] == "Scoglio" and "error" not in rows[0]
+    assert "line 2" in rows[1]["error"] and rows[1]["events"] == []
+    assert "text" in rows[2]["error"] and "line 4" in rows[3]["error"]
+    assert rows[4]["events"] == []
+    assert stats == {"articles": 5, "events": 1, "errors": 3}
+
+
+def test_version_is_exposed():
+    assert EXTRACTOR_VERSION.startswith("deals-")
