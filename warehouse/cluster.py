@@ -10,8 +10,9 @@ candidate when:
   180 days; rounds and investments 60; partnerships 30; IPOs 120), counted from the deal's first/last mention,
 - and the names agree: the same target when both name one (a merger may swap target and acquirer); when
   one side has no target, the other's target must be among the shared names and the shared names must cover
-  the smaller side (two of them when both name two or more). For acquisitions two different named acquirers
-  of the same target stay apart (rival bids).
+  the smaller side (two of them when both name two or more). Two different named acquirers/investors/partners
+  of the same target stay apart (rival bids, separate stakes, separate agreements), except in a funding round,
+  where several investors take part in one deal.
 
 Among several candidates the one sharing the most names, then the most recently seen, wins. The reason is
 written to `deal_events.merge_reason`, e.g. "same target 'satispay' + type funding_round within 60 days".
@@ -55,7 +56,9 @@ WINDOW_DAYS = {
 _DEFAULT_WINDOW = 60
 _ACQUISITION_FAMILY = frozenset({"acquisition", "merger", "exit", "investment"})
 _FUNDING_FAMILY = frozenset({"funding_round", "investment"})
-_RIVAL_BIDS = frozenset({"acquisition", "merger", "exit"})
+# The deal a mix of mentions describes: a round with its investors' stakes is a funding_round, an
+# acquisition also reported as a stake purchase is an acquisition. "investment" only when nothing else is.
+_UMBRELLA_ORDER = ("funding_round", "acquisition", "merger", "exit", "ipo", "partnership", "investment")
 # Legal forms dropped from the end of a name: "Satispay S.p.A." and "Satispay" are the same company.
 _LEGAL_FORMS = frozenset(
     {"spa", "srl", "srls", "sapa", "sas", "snc", "sb", "scarl", "scrl", "coop", "inc", "incorporated", "ltd"}
@@ -116,6 +119,7 @@ class _Candidate:
     last_seen: datetime
     new: bool = False
     acquirers: set[str] = field(default_factory=set)
+    types: set[str] = field(default_factory=set)
 
 
 def _mention(row: Sequence[Any]) -> _Mention:
@@ -142,7 +146,8 @@ def _match(event: _Mention, deal: _Candidate) -> tuple[int, str] | None:
         if event.target != deal.target and not swapped:
             return None
         if (
-            event.deal_type in _RIVAL_BIDS
+            event.deal_type != "funding_round"
+            and "funding_round" not in deal.types
             and event.acquirer
             and deal.acquirers
             and event.acquirer not in deal.acquirers
@@ -251,13 +256,14 @@ def _load_candidates(con: duckdb.DuckDBPyConnection, mentions: Sequence[_Mention
     rows = con.execute(
         """
         SELECT d.deal_id, d.deal_type, d.acquirer, d.target, d.name_keys, d.first_seen, d.last_seen,
-               (SELECT list(DISTINCT e.acquirer) FROM deal_events e WHERE e.deal_id = d.deal_id)
+               (SELECT list(DISTINCT e.acquirer) FROM deal_events e WHERE e.deal_id = d.deal_id),
+               (SELECT list(DISTINCT e.deal_type) FROM deal_events e WHERE e.deal_id = d.deal_id)
         FROM deals d
         WHERE list_has_any(d.name_keys, $1::VARCHAR[]) AND d.last_seen >= $2
         """,
         [keys, oldest],
     ).fetchall()
-    for deal_id, deal_type, acquirer, target, name_keys, first_seen, last_seen, acquirers in rows:
+    for deal_id, deal_type, acquirer, target, name_keys, first_seen, last_seen, acquirers, types in rows:
         acquirer_keys = {normalise_name(a) for a in acquirers or []} - {""}
         index.add(
             _Candidate(
@@ -269,6 +275,7 @@ def _load_candidates(con: duckdb.DuckDBPyConnection, mentions: Sequence[_Mention
                 first_seen,
                 last_seen,
                 acquirers=acquirer_keys,
+                types=set(types or []),
             )
         )
     return index
@@ -291,6 +298,7 @@ def _assign(mention: _Mention, index: _Index) -> tuple[_Candidate, str]:
             mention.seen,
             new=True,
             acquirers={mention.acquirer} - {""},
+            types={mention.deal_type},
         )
         index.add(deal)
         return deal, "first mention: new deal"
@@ -300,6 +308,7 @@ def _assign(mention: _Mention, index: _Index) -> tuple[_Candidate, str]:
     deal.last_seen = max(deal.last_seen, mention.seen)
     if mention.acquirer:
         deal.acquirers.add(mention.acquirer)
+    deal.types.add(mention.deal_type)
     if not deal.target and mention.target:
         deal.target = mention.target
     index.add(deal)
@@ -403,6 +412,16 @@ def _best_amount(mentions: Sequence[tuple]) -> tuple[float | None, str | None]:
     return best
 
 
+def _umbrella_type(types: Counter) -> str:
+    if "funding_round" in types:
+        return "funding_round"
+    others = [t for t in types if t != "investment"]
+    if not others:
+        return "investment"
+    order = {t: i for i, t in enumerate(_UMBRELLA_ORDER)}
+    return max(others, key=lambda t: (types[t], -order.get(t, len(order))))
+
+
 def _display_name(names: Iterable[str | None], key: str) -> str | None:
     if not key:
         return None
@@ -412,17 +431,25 @@ def _display_name(names: Iterable[str | None], key: str) -> str | None:
 def _deal_row(deal_id: str, mentions: Sequence[tuple], previous: tuple | None, run_id: str | None) -> dict:
     # mention: event_id, deal_type, acquirer, target, parties, amount, currency, stake, valuation, status,
     # seen, site
-    deal_type = _most_common(m[1] for m in mentions)
-    target_key = _most_common(normalise_name(m[3]) for m in mentions)
-    acquirer_key = _most_common(normalise_name(m[2]) for m in mentions)
+    deal_type = _umbrella_type(Counter(m[1] for m in mentions))
+    # The figures and names of the deal come from the mentions of its own type (a round's size, not one
+    # investor's ticket); the other mentions fill in what those leave empty.
+    principal = [m for m in mentions if m[1] == deal_type]
+    target_key = _most_common(normalise_name(m[3]) for m in principal) or _most_common(
+        normalise_name(m[3]) for m in mentions
+    )
+    acquirer_key = _most_common(normalise_name(m[2]) for m in principal) or _most_common(
+        normalise_name(m[2]) for m in mentions
+    )
     parties: dict[str, Counter] = {}
     for m in mentions:
         for name in [*(m[4] or []), m[2], m[3]]:
             if name:
                 parties.setdefault(normalise_name(name), Counter())[name] += 1
-    amount, currency = _best_amount(mentions)
+    amount, currency = _best_amount(principal if any(m[5] is not None for m in principal) else mentions)
     first_seen = min(m[10] for m in mentions)
-    valuation = _most_common(m[8] for m in mentions)
+    valuation = _most_common(m[8] for m in principal) or _most_common(m[8] for m in mentions)
+    stake = _most_common(m[7] for m in principal) or _most_common(m[7] for m in mentions)
     status = max(
         (m[9] for m in mentions if m[9] in STATUS_RANK), key=STATUS_RANK.__getitem__, default="announced"
     )
@@ -441,7 +468,7 @@ def _deal_row(deal_id: str, mentions: Sequence[tuple], previous: tuple | None, r
         "amount": amount,
         "currency": currency,
         "amount_eur": to_eur(amount, currency, first_seen.year),
-        "stake_pct": _most_common(m[7] for m in mentions),
+        "stake_pct": stake,
         "valuation": valuation,
         "valuation_eur": to_eur(valuation, currency, first_seen.year),
         "status": status,
