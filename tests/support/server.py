@@ -68,11 +68,19 @@ class LoopbackServer:
             do_HEAD = _serve
             do_POST = _serve
 
-        self.httpd = ThreadingHTTPServer((host, port), _Handler)
-        self.httpd.daemon_threads = True
+        class _Server(ThreadingHTTPServer):
+            daemon_threads = True
+
+            def handle_error(self, request: object, client_address: object) -> None:
+                # Clients that hang up mid-body (size caps, timeouts) are expected here, not errors.
+                pass
+
+        self.httpd = _Server((host, port), _Handler)
         self.host = host
         self.port = self.httpd.server_address[1]
-        self._thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self._thread = threading.Thread(
+            target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
 
     def url(self, path: str = "/") -> str:
         return f"http://{self.host}:{self.port}{path}"
@@ -80,6 +88,13 @@ class LoopbackServer:
     def paths_requested(self) -> list[str]:
         with self._lock:
             return [p for _, p, _ in self.requests]
+
+    def reset(self, routes: dict[str, Route] | None = None) -> None:
+        """Forget recorded requests (and optionally replace the routes) so one server serves many tests."""
+        with self._lock:
+            self.requests.clear()
+            if routes is not None:
+                self.routes = dict(routes)
 
     def __enter__(self) -> LoopbackServer:
         self._thread.start()
