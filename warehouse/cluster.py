@@ -98,7 +98,7 @@ def window_days(a: str, b: str) -> int:
     return max(WINDOW_DAYS.get(a, _DEFAULT_WINDOW), WINDOW_DAYS.get(b, _DEFAULT_WINDOW))
 
 
-@dataclass
+@dataclass(eq=False)
 class _Mention:
     event_id: str
     deal_type: str
@@ -108,7 +108,7 @@ class _Mention:
     seen: datetime
 
 
-@dataclass
+@dataclass(eq=False)
 class _Candidate:
     deal_id: str
     deal_type: str
@@ -231,19 +231,16 @@ class _Index:
     """Candidate deals by normalised name; new deals join it as they are created."""
 
     def __init__(self) -> None:
-        self.by_key: dict[str, list[_Candidate]] = {}
+        self.by_key: dict[str, dict[str, _Candidate]] = {}
 
     def add(self, deal: _Candidate) -> None:
         for key in deal.keys:
-            bucket = self.by_key.setdefault(key, [])
-            if deal not in bucket:
-                bucket.append(deal)
+            self.by_key.setdefault(key, {})[deal.deal_id] = deal
 
     def candidates(self, keys: Iterable[str]) -> list[_Candidate]:
         seen: dict[str, _Candidate] = {}
         for key in keys:
-            for deal in self.by_key.get(key, ()):
-                seen[deal.deal_id] = deal
+            seen.update(self.by_key.get(key, {}))
         return list(seen.values())
 
 
@@ -255,11 +252,14 @@ def _load_candidates(con: duckdb.DuckDBPyConnection, mentions: Sequence[_Mention
     oldest = min(m.seen for m in mentions) - timedelta(days=max(WINDOW_DAYS.values()))
     rows = con.execute(
         """
-        SELECT d.deal_id, d.deal_type, d.acquirer, d.target, d.name_keys, d.first_seen, d.last_seen,
-               (SELECT list(DISTINCT e.acquirer) FROM deal_events e WHERE e.deal_id = d.deal_id),
-               (SELECT list(DISTINCT e.deal_type) FROM deal_events e WHERE e.deal_id = d.deal_id)
-        FROM deals d
-        WHERE list_has_any(d.name_keys, $1::VARCHAR[]) AND d.last_seen >= $2
+        WITH candidate AS (
+            SELECT deal_id, deal_type, acquirer, target, name_keys, first_seen, last_seen FROM deals
+            WHERE list_has_any(name_keys, $1::VARCHAR[]) AND last_seen >= $2
+        ), mentioned AS (
+            SELECT deal_id, list(DISTINCT acquirer) AS acquirers, list(DISTINCT deal_type) AS types
+            FROM deal_events WHERE deal_id IN (SELECT deal_id FROM candidate) GROUP BY deal_id
+        )
+        SELECT c.*, m.acquirers, m.types FROM candidate c LEFT JOIN mentioned m USING (deal_id)
         """,
         [keys, oldest],
     ).fetchall()
