@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 from spacy.tokens import Doc, Span
 
+from . import lexicon as lx
 from .orgs import clean_name, verb_like
 
 PREPOSITIONS = frozenset(
@@ -103,6 +104,25 @@ class Candidate:
     sent_index: int = 0  # 0 = title, 1 = first body sentence, ...
 
 
+_ROLE_PREPS = frozenset(
+    {
+        "da",
+        "dal",
+        "dalla",
+        "dallo",
+        "dall'",
+        "dai",
+        "dagli",
+        "con",
+        "per",
+        "a",
+        "al",
+        "alla",
+        "ad",
+        "tra",
+        "fra",
+    }
+)
 _CONJ_STOP = frozenset(
     {"che", "per", "con", "da", "in", "nel", "nella", "a", "al", "alla", "ma", "mentre", "dopo"}
 )
@@ -135,11 +155,15 @@ class SentenceView:
     def org_after_word(
         self, words: frozenset[str], start: int, end: int | None = None, gap: int = 4
     ) -> Span | None:
+        # the organisation this preposition introduces, not one another preposition introduces
+        # ("un finanziamento di 5 milioni da X": X is not "di")
         end = self.sent.end if end is None else end
         for tok in self.doc[start:end]:
             if tok.lower_ in words:
                 org = self.org_at(tok.i + 1, gap)
-                if org is not None:
+                if org is not None and not any(
+                    t.lower_ in _ROLE_PREPS for t in self.doc[tok.i + 1 : org.start]
+                ):
                     return org
         return None
 
@@ -327,7 +351,13 @@ def _acquisition(trig, view: SentenceView, word, lemma):
     verbal = (
         lemma in {"acquisire", "acquistare", "rilevare", "comprare"} or _PARTICIPLE.match(word) is not None
     )
-    if verbal or word.startswith(("prend", "pass", "mett", "mis")):
+    if verbal or word.startswith(("prend", "pass", "mett", "mis")) or word.endswith("controllo"):
+        if word.endswith("controllo"):  # "X prende/conquista il controllo di Y"
+            target = view.org_after_word(_DI, trig.end, trig.end + 2)
+            return "acquisition", view.subject_before(trig.start, exclude=target), target, []
+        if word.startswith(("mett", "mis")):  # "X mette le mani su Y"
+            target = view.org_at(trig.end, 3)
+            return "acquisition", view.subject_before(trig.start, exclude=target), target, []
         if word.startswith("pass"):  # "Y passa nelle mani di X"
             return (
                 "acquisition",
@@ -386,6 +416,9 @@ def _investment(trig, view: SentenceView, word, lemma):
     acquirer = acquirer or view.subject_before(trig.start)
     start = acquirer.end if acquirer is not None and acquirer.start > trig.start else trig.end
     target = view.org_after_word(_IN, start, start + 25)
+    if target is None and word.startswith("invest"):
+        # "X investirà 4 miliardi in Italia": a country is the target of an investment programme
+        target = _country_after(view, start, start + 12)
     if target is None:
         return None
     if acquirer is None:
@@ -423,6 +456,17 @@ def _investors(kind: str, acquirer: Span, target: Span, view: SentenceView):
     if len(group) >= 2:
         return "funding_round", None, target, group
     return kind, acquirer, target, []
+
+
+def _country_after(view: SentenceView, start: int, end: int) -> Span | None:
+    doc = view.doc
+    for tok in doc[start : min(end, view.sent.end)]:
+        if tok.lower_ in _IN and tok.i + 1 < view.sent.end:
+            for width in (3, 2, 1):
+                span = doc[tok.i + 1 : min(tok.i + 1 + width, view.sent.end)]
+                if span.text[:1].isupper() and lx.fold(span.text) in lx.places():
+                    return Span(doc, span.start, span.end, label="PLACE")
+    return None
 
 
 def _has_stake_words(view: SentenceView) -> bool:
@@ -495,9 +539,9 @@ def _partnership(trig, view: SentenceView, word, lemma):
         first = view.subject_before(trig.start, exclude=second)
         if second is None and first is not None:
             # "X e Y siglano un accordo"
-            prev = view.orgs_between(view.sent.start, first.start)
-            if prev and doc[prev[-1].end].lower_ in {"e", "ed"} and prev[-1].end + 1 == first.start:
-                first, second = prev[-1], first
+            pair = view.conjuncts(first)
+            if len(pair) >= 2:
+                first, second = pair[0], pair[1]
     if first is None or second is None or first.text == second.text:
         return None
     return "partnership", first, second, []

@@ -35,7 +35,16 @@ PATTERNS: dict[str, list[list[dict]]] = {
         # participles the lookup table files under adjectives ("acquisita" -> "acquisito")
         [{"LOWER": {"REGEX": "^(acquisit|acquistat|rilevat|comprat)[oaie]$"}}],
         *_lowers("acquisizione", "acquisizioni", "opa", "ops", "takeover", "acquisto", "acquirente"),
-        [{"LEMMA": "prendere"}, {"LOWER": {"IN": ["il", "l'"]}, "OP": "?"}, {"LOWER": "controllo"}],
+        [
+            {"LEMMA": {"IN": ["prendere", "conquistare", "assumere", "ottenere", "acquisire", "rilevare"]}},
+            {"LOWER": {"IN": ["il", "l'"]}, "OP": "?"},
+            {"LOWER": "controllo"},
+        ],
+        [
+            {"LOWER": {"REGEX": "^(pres|conquistat|assunt|ottenut|acquisit|rilevat)[oaie]$"}},
+            {"LOWER": {"IN": ["il", "l'"]}, "OP": "?"},
+            {"LOWER": "controllo"},
+        ],
         [
             {"LOWER": "offerta"},
             {"LOWER": "pubblica"},
@@ -87,6 +96,7 @@ PATTERNS: dict[str, list[list[dict]]] = {
     ],
     "ipo": [
         *_lowers("ipo", "quotazione", "matricola", "quotarsi"),
+        [{"LOWER": "si"}, {"LOWER": {"REGEX": "^quot(a|ano|erà|eranno|erebbe|erebbero)$"}}],
         [{"LEMMA": {"IN": ["debutto", "debuttare", "sbarco", "sbarcare", "approdo", "approdare"]}}],
         [
             {"LOWER": {"IN": ["ammessa", "ammesse", "ammesso", "ammessi"]}},
