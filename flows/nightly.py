@@ -11,6 +11,7 @@ by the next one with nothing doubled and nothing lost.
 from __future__ import annotations
 
 import logging
+import os
 import time
 from collections import Counter, defaultdict
 from collections.abc import Iterator
@@ -22,17 +23,18 @@ from urllib.parse import urlsplit
 
 import duckdb
 from prefect import flow, get_run_logger
-from prefect.futures import PrefectFuture, as_completed
+from prefect.futures import as_completed
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from extractors.models import Article, DealEvent, FeedResult, FeedState
 from flows.config import Config, load_config
 from flows.report import new_deals_rows, publish_artifacts
-from flows.tasks import extract_batch, fetch_all_feeds, fetch_host_articles
+from flows.tasks import fetch_all_feeds, fetch_and_extract_host
 
 log = logging.getLogger(__name__)
 
 MAX_KNOWN_COMPANIES = 5000  # the extractor's memory of names; the most mentioned ones first
+PROCESS_THRESHOLD = 200  # new articles from which deal extraction gets its own process (spawn costs ~3 s)
 
 
 @dataclass
@@ -61,14 +63,20 @@ def nightly(config_path: str = "config.yaml") -> dict[str, Any]:
     started = time.monotonic()
     config = load_config(config_path)
     run = _begin(config)
+    timings = {"start": time.monotonic() - started}
     try:
-        _fetch_feeds(run)
-        _fetch_and_extract(run)
+        for stage, step in (("feeds", _fetch_feeds), ("articles", _fetch_and_extract)):
+            mark = time.monotonic()
+            step(run)
+            timings[stage] = time.monotonic() - mark
+        mark = time.monotonic()
         summary = _write(run)
+        timings["write"] = time.monotonic() - mark
     except BaseException as exc:
         _mark_failed(config, run.run_id, exc)
         raise
     summary["elapsed_s"] = round(time.monotonic() - started, 2)
+    summary["stage_s"] = {k: round(v, 2) for k, v in timings.items()}
     publish_artifacts(summary, summary.pop("_new_deals", []))
     get_run_logger().info("nightly run %s: %s", run.run_id, _one_line(summary))
     return summary
@@ -134,45 +142,48 @@ def _new_entries(run: RunState) -> dict[str, list]:
     return by_host
 
 
-def _fetch_and_extract(run: RunState) -> None:
-    """One task per host (hosts in parallel, politeness per host); extraction starts as hosts finish."""
+def _fetch_and_extract(run: RunState, use_process: bool | None = None) -> None:
+    """One task per host: hosts in parallel, politeness per host, extraction pipelined with fetching."""
     by_host = _new_entries(run)
-    fetches = {
-        fetch_host_articles.submit(host, entries, run.config.fetch): host for host, entries in by_host.items()
+    if use_process is None:
+        use_process = _worth_a_process(run, sum(len(e) for e in by_host.values()))
+    config = run.config
+    futures = {
+        fetch_and_extract_host.submit(
+            host, entries, config.fetch, config.extraction, run.companies, use_process
+        ): host
+        for host, entries in by_host.items()
     }
-    batch_size = run.config.extraction.batch_size
-    waiting: list[Article] = []
-    extractions: list[tuple[list[Article], PrefectFuture]] = []
-    for future in as_completed(list(fetches)):
-        host = fetches[future]
+    for future in as_completed(list(futures)):
+        host = futures[future]
         try:
-            got = future.result()
+            articles, events = future.result()
         except Exception as exc:  # that host's entries stay unstored and are retried next run
             log.warning("fetching articles from %s failed: %s", host, exc)
-            run.errors.append(f"fetch-articles {host}: {exc}")
+            run.errors.append(f"fetch-and-extract {host}: {exc}")
             continue
-        run.articles.extend(got)
-        waiting.extend(a for a in got if a.extractable and not a.transient_failure)
-        while len(waiting) >= batch_size:
-            extractions.append(_submit_extraction(run, waiting[:batch_size]))
-            waiting = waiting[batch_size:]
-    if waiting:
-        extractions.append(_submit_extraction(run, waiting))
-    for batch, future in extractions:
-        try:
-            events = future.result()
-        except Exception as exc:
+        run.articles.extend(articles)
+        run.events_by_url.update(events)
+        missing = sum(
+            1 for a in articles if a.extractable and not a.transient_failure and a.url not in events
+        )
+        if missing:
             # Stored without events (extractor_version NULL): `dealradar reextract` picks them up.
-            log.exception("deal extraction failed for a batch of %d articles", len(batch))
-            run.errors.append(f"extract-deals: {exc}")
-            continue
-        for article, found in zip(batch, events, strict=True):
-            run.events_by_url[article.url] = found
+            run.errors.append(f"extract-deals {host}: {missing} articles not extracted")
 
 
-def _submit_extraction(run: RunState, batch: list[Article]) -> tuple[list[Article], PrefectFuture]:
-    docs = [(a.title or "", a.text) for a in batch]
-    return batch, extract_batch.submit(docs, run.config.extraction, run.companies)
+def _worth_a_process(run: RunState, n_entries: int) -> bool:
+    """Extraction moves to a second process when there is a core for it and enough work to repay its start;
+    not under Dask, whose workers are the processes."""
+    runner = type(nightly_runner()).__name__
+    return n_entries >= PROCESS_THRESHOLD and (os.cpu_count() or 1) > 1 and runner == "ThreadPoolTaskRunner"
+
+
+def nightly_runner() -> Any:
+    from prefect.context import FlowRunContext
+
+    ctx = FlowRunContext.get()
+    return ctx.task_runner if ctx else None
 
 
 def feed_states_to_save(run: RunState) -> list[FeedResult]:

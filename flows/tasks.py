@@ -1,4 +1,4 @@
-"""Prefect tasks of the nightly flow. Each works on a batch (all feeds, one host's articles, a batch of
+"""Prefect tasks of the nightly flow. Each works on a batch (all feeds, one host's new articles, a batch of
 texts), never on one article: a task run costs milliseconds of bookkeeping, an article far less.
 
 Tasks return plain records (extractors.models) so that they run the same in threads or on Dask workers;
@@ -11,8 +11,10 @@ import asyncio
 import hashlib
 import json
 import logging
+import multiprocessing
 import threading
 from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
 from prefect import Task, task
@@ -48,19 +50,76 @@ def _fetch_all_feeds(
     return asyncio.run(fetch_feeds(list(sources), states, settings))
 
 
-def _fetch_host_articles(host: str, entries: Sequence[FeedEntry], settings: FetchSettings) -> list[Article]:
-    """Download and extract the new articles of one host (one fetcher, so its per-host limit holds)."""
+def _fetch_and_extract_host(
+    host: str,
+    entries: Sequence[FeedEntry],
+    fetch: FetchSettings,
+    extraction: ExtractionSettings,
+    companies: Sequence[str],
+    use_process: bool = False,
+) -> tuple[list[Article], dict[str, list[DealEvent]]]:
+    """Download one host's new articles (one fetcher: its per-host limit holds) and extract their deal
+    events in batches as the batches arrive, so that CPU work overlaps the waiting on the network.
+
+    Returns the articles and, for those extracted, their events by URL. A batch whose extraction fails
+    is returned without events (stored with no extractor version; `dealradar reextract` catches up).
+    """
+    return asyncio.run(_host_pipeline(host, list(entries), fetch, extraction, list(companies), use_process))
+
+
+async def _host_pipeline(
+    host: str,
+    entries: list[FeedEntry],
+    fetch: FetchSettings,
+    extraction: ExtractionSettings,
+    companies: list[str],
+    use_process: bool,
+) -> tuple[list[Article], dict[str, list[DealEvent]]]:
     from extractors.articles import fetch_articles
+    from extractors.http import SafeFetcher
 
-    articles = asyncio.run(fetch_articles(list(entries), settings))
-    log.info("%s: %d articles fetched", host, len(articles))
-    return articles
+    size = extraction.batch_size
+    events: dict[str, list[DealEvent]] = {}
+
+    async def batch(chunk: list[FeedEntry], fetcher: SafeFetcher) -> list[Article]:
+        articles = await fetch_articles(chunk, fetch, fetcher)
+        todo = [a for a in articles if a.extractable and not a.transient_failure]
+        if todo:
+            docs = [(a.title or "", a.text) for a in todo]
+            try:
+                found = await asyncio.to_thread(extract_docs, docs, extraction, companies, use_process)
+            except Exception:
+                log.exception("%s: deal extraction failed for a batch of %d articles", host, len(todo))
+            else:
+                events.update((a.url, evs) for a, evs in zip(todo, found, strict=True))
+        return articles
+
+    async with SafeFetcher(fetch) as fetcher:
+        # Batches queue on the fetcher's per-host limit in order, so the first one is ready first.
+        results = await asyncio.gather(
+            *(batch(entries[i : i + size], fetcher) for i in range(0, len(entries), size))
+        )
+    articles = [a for chunk in results for a in chunk]
+    log.info("%s: %d articles fetched, %d extracted", host, len(articles), len(events))
+    return articles, events
 
 
-def _extract_batch(
+def extract_docs(
+    docs: Sequence[tuple[str, str]], settings: ExtractionSettings, companies: Sequence[str], use_process: bool
+) -> list[list[DealEvent]]:
+    """Deal events of (title, text) pairs: in this process, or in the extraction process (other core)."""
+    if use_process:
+        return (
+            extraction_process(settings, companies)
+            .submit(_extract_here, list(docs), settings, list(companies))
+            .result()
+        )
+    return _extract_here(docs, settings, companies)
+
+
+def _extract_here(
     docs: Sequence[tuple[str, str]], settings: ExtractionSettings, companies: Sequence[str]
 ) -> list[list[DealEvent]]:
-    """Deal events of a batch of (title, text), with one spaCy pipeline cached per process."""
     from extractors.deals import extract_deals
 
     nlp = cached_pipeline(settings, companies)
@@ -71,17 +130,49 @@ def _extract_batch(
     return events
 
 
+_PROCESS: ProcessPoolExecutor | None = None
+
+
+def extraction_process(settings: ExtractionSettings, companies: Sequence[str]) -> ProcessPoolExecutor:
+    """One spawned worker process for deal extraction, started once and kept for later runs in this process.
+
+    Fetching and trafilatura keep this process's interpreter busy; spaCy in a second process uses the
+    second core instead of waiting for the GIL. The worker loads the pipeline as soon as it starts.
+    """
+    global _PROCESS
+    with _PIPELINE_LOCK:
+        if _PROCESS is None:
+            _PROCESS = ProcessPoolExecutor(
+                max_workers=1,
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=_warm_worker,
+                initargs=(settings, list(companies)),
+            )
+        return _PROCESS
+
+
+def _warm_worker(settings: ExtractionSettings, companies: list[str]) -> None:
+    cached_pipeline(settings, companies)
+
+
+def _extract_batch(
+    docs: Sequence[tuple[str, str]], settings: ExtractionSettings, companies: Sequence[str]
+) -> list[list[DealEvent]]:
+    """Deal events of a batch of (title, text), with one spaCy pipeline cached per process."""
+    return _extract_here(docs, settings, companies)
+
+
 # The plain functions keep their own module-level names so that Dask workers can unpickle them by
 # reference (a decorated name would point at the Task object instead of the function).
 fetch_all_feeds = task(name="fetch-feeds", cache_policy=NO_CACHE)(_fetch_all_feeds)
-fetch_host_articles = task(
-    name="fetch-articles",
-    task_run_name="fetch-articles-{host}",
+fetch_and_extract_host = task(
+    name="fetch-and-extract",
+    task_run_name="fetch-and-extract-{host}",
     cache_policy=NO_CACHE,
     retries=1,
     retry_delay_seconds=2,
     retry_condition_fn=_transient_only,
-)(_fetch_host_articles)
+)(_fetch_and_extract_host)
 extract_batch = task(name="extract-deals", cache_policy=NO_CACHE)(_extract_batch)
 
 _PIPELINE_LOCK = threading.RLock()
