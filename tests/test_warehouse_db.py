@@ -198,6 +198,20 @@ def test_writer_gives_up_clearly_and_nothing_is_lost(filled):
     con.close()
 
 
+def test_reader_meeting_the_writer_is_told_to_retry_later(filled):
+    writer = open_warehouse(filled)  # this process writes; a reader in another process must wait
+    try:
+        result = subprocess.run(
+            [sys.executable, "-c", "import sys; from warehouse.db import query_readonly; "
+             "query_readonly(sys.argv[1], 'SELECT 1')", str(filled)],
+            capture_output=True, text=True, timeout=60, cwd=Path(__file__).resolve().parents[1],
+        )  # fmt: skip
+    finally:
+        writer.close()
+    assert result.returncode != 0
+    assert "WarehouseLocked" in result.stderr and "being written by another process" in result.stderr
+
+
 def test_readers_do_not_block_each_other(filled):
     holder = hold_read_only(filled)
     try:

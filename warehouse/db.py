@@ -149,12 +149,7 @@ def _connect_waiting(
                 raise _classify_write_error(path, exc) from exc
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                raise WarehouseLocked(
-                    f"warehouse {path} is held by another process ({_holder(exc)}) and was not released "
-                    f"within {timeout:g} s; nothing was written and nothing is lost: "
-                    "the next run catches up. "
-                    "Close the other DuckDB session (or use `dealradar sql`, which closes at once)."
-                ) from exc
+                raise WarehouseLocked(_locked_message(path, exc, timeout, read_only)) from exc
             if not waited:
                 log.warning(
                     "warehouse %s is held by another process (%s); waiting up to %g s",
@@ -171,6 +166,19 @@ def _connect_waiting(
             if waited:
                 log.info("warehouse %s released; continuing", path)
             return con
+
+
+def _locked_message(path: Path, exc: Exception, timeout: float, read_only: bool) -> str:
+    if read_only:
+        return (
+            f"warehouse {path} is being written by another process ({_holder(exc)}), probably the nightly "
+            "run; try again when it has finished"
+        )
+    return (
+        f"warehouse {path} is held by another process ({_holder(exc)}) and was not released within "
+        f"{timeout:g} s; nothing was written and nothing is lost: the next run catches up. Close the other "
+        "DuckDB session (or use `dealradar sql`, which closes at once)."
+    )
 
 
 def _is_lock_conflict(exc: Exception) -> bool:
