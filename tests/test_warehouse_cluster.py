@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from test_warehouse_support import article, event, load_dataset, store_and_cluster
 
 from warehouse.cluster import BACKGROUND_REASON, normalise_name
@@ -195,3 +197,15 @@ def test_event_without_any_company_is_marked_not_clustered(con):
 )
 def test_names_are_normalised(raw, normal):
     assert normalise_name(raw) == normal
+
+
+@given(st.text(max_size=40))
+def test_normalising_twice_changes_nothing(name):
+    once = normalise_name(name)
+    assert normalise_name(once) == once
+
+
+@given(st.sampled_from(["", " S.p.A.", " Srl", " SpA", " s.r.l.", " Inc.", " SGR"]), st.booleans())
+def test_legal_forms_and_case_never_split_a_company(suffix, upper):
+    name = "Società Ùnica" + suffix
+    assert normalise_name(name.upper() if upper else name) == "societa unica"

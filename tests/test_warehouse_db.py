@@ -67,6 +67,13 @@ def test_new_warehouse_opens_in_the_duckdb_cli_with_its_views(filled):
     sectors = run_cli(filled, "SELECT sector, n_deals FROM v_deals_by_sector WHERE sector = 'fintech'")
     assert sectors.returncode == 0, sectors.stderr
     assert sectors.stdout.strip() == "fintech,1"
+    views = [
+        r[0] for r in query_readonly(filled, "SELECT view_name FROM duckdb_views() WHERE NOT internal")[1]
+    ]
+    assert len(views) >= 9
+    every = run_cli(filled, "; ".join(f"SELECT '{v}', count(*) FROM {v}" for v in views) + ";")
+    assert every.returncode == 0, every.stderr
+    assert len(every.stdout.strip().splitlines()) == len(views)
 
 
 def test_storage_version_setting_is_what_lets_the_cli_read_the_file(tmp_path):

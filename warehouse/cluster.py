@@ -77,8 +77,8 @@ def normalise_name(name: str | None) -> str:
     """
     if not name:
         return ""
-    text = unicodedata.normalize("NFKD", name)
-    text = "".join(ch for ch in text if not unicodedata.combining(ch)).lower()
+    text = unicodedata.normalize("NFKD", name.casefold())
+    text = "".join(ch for ch in text if not unicodedata.combining(ch))
     text = text.replace("&", " and ").replace(".", "")
     tokens = re.sub(r"[^\w]+", " ", text).split()
     while len(tokens) > 1 and tokens[-1] in _LEGAL_FORMS:
