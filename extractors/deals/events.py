@@ -20,7 +20,7 @@ from . import lexicon as lx
 from .orgs import clean_name
 from .roles import Candidate, SentenceView, _lead_investor, roles_for
 
-LEAD_SENTENCES = 4  # body sentences that still belong to the lead of a news article
+LEAD_SENTENCES = 5  # body sentences that still belong to the lead of a news article
 MAX_NEWS_EVENTS = 3
 VALUATION_TOLERANCE = 0.05
 TITLE_END_KEY = "dealradar.title_end"

@@ -305,8 +305,15 @@ def _is_statistic(trig: Span, view: SentenceView) -> bool:
 _TO = frozenset({"a", "ad", "al", "alla", "allo", "all'", "ai", "agli"})
 _SELL = re.compile(r"^(ced|vend|cession)")
 _UNIT_WORDS = frozenset(
-    {"ramo", "quota", "partecipazione", "divisione", "attività", "asset", "business", "controllo"}
+    """ramo quota quote partecipazione divisione attività asset business controllo talenti brevetti tecnologia
+    tecnologie marchio marchi portafoglio azioni team""".split()
 )
+
+
+def _bought_from(doc: Doc, start: int, end: int) -> bool:
+    """ "acquista X da Y" with X not a business, stake or assets: a purchase from a supplier."""
+    gap = doc[start:end]
+    return any(t.lower_ in _DA for t in gap) and not any(t.lower_ in _UNIT_WORDS for t in gap)
 
 
 def _sale(trig, view: SentenceView, word, lemma):
@@ -370,6 +377,8 @@ def _acquisition(trig, view: SentenceView, word, lemma):
             target = view.subject_before(trig.start)
             return "acquisition", acquirer, target, []
         target = view.org_at(trig.end, 8)
+        if target is not None and _bought_from(doc, trig.end, target.start):
+            return None  # "acquista energia da Y": goods bought from a supplier, not a company
         acquirer = view.subject_before(trig.start, exclude=target)
         return "acquisition", acquirer, target, []
     # nominal: acquisizione / acquisto / opa / takeover / offerta pubblica di acquisto
