@@ -77,7 +77,8 @@ def normalise_name(name: str | None) -> str:
     """
     if not name:
         return ""
-    text = unicodedata.normalize("NFKD", name.casefold())
+    # Decompose, case-fold, decompose again: both steps can produce what the other one changes.
+    text = unicodedata.normalize("NFKD", unicodedata.normalize("NFKD", name).casefold())
     text = "".join(ch for ch in text if not unicodedata.combining(ch))
     text = text.replace("&", " and ").replace(".", "")
     tokens = re.sub(r"[^\w]+", " ", text).split()
