@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from extractors.deals import load_pipeline, extract_deals
+from extractors.deals import extract_deals, load_pipeline
 
 CASES = yaml.safe_load(
     (Path(__file__).parent / "fixtures" / "deals" / "cases.yaml").read_text(encoding="utf-8")

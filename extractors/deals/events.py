@@ -306,7 +306,7 @@ def sentence_figures(doc: Doc, cand: Candidate) -> Figures:
         t for t in doc.spans["deal_trigger"] if sent.start <= t.start < sent.end and t.start != trig.start
     ]
     others = [t for t in others if t.label_ not in {"generic", trig.label_}]
-    # "X, che aveva raccolto 8 milioni, rileva Y": an amount in another deal word's clause belongs to that deal
+    # "X, che aveva raccolto 8 milioni, rileva Y": an amount in another deal word's clause is that deal's
     deal_amounts = [a for a in deal_amounts if not _owned_by_other(doc, a, trig, others, sent)]
     if deal_amounts:
         # nearest to the trigger, a figure after it preferred (the object of the deal verb)
@@ -436,7 +436,18 @@ def select_news(doc: Doc, drafts: list[Draft]) -> list[Draft]:
 
 
 _ROUNDUP_WORDS = frozenset(
-    "operazioni acquisizioni fusioni investimenti finanziamenti deal affari shopping round-up settimana".split()
+    [
+        "operazioni",
+        "acquisizioni",
+        "fusioni",
+        "investimenti",
+        "finanziamenti",
+        "deal",
+        "affari",
+        "shopping",
+        "round-up",
+        "settimana",
+    ]
 )
 
 

@@ -198,7 +198,7 @@ class OrgFinder:
             if doc[k].lower_ in CONNECTORS and lx.fold(doc[k + 1 : end].text) in lx.places():
                 end = k
                 break
-        # Drop trailing connectors and institution words ("Reddit Ipo"); keep "Portofino Cloud", "Telecom Italia".
+        # Drop trailing connectors and institution words ("Reddit Ipo"); keep "Portofino Cloud".
         while end - start > 1:
             f = lx.fold(doc[end - 1].text)
             if doc[end - 1].lower_ in CONNECTORS or (f in lx.institutions() and f not in lx.ORG_SUFFIXES):
@@ -264,7 +264,23 @@ def verb_like(tok: Token) -> bool:
 
 
 _AUXILIARIES = frozenset(
-    "ha hanno è sono sarà saranno si sarebbe avrebbe potrebbe starebbe vuole punta sta stanno".split()
+    [
+        "ha",
+        "hanno",
+        "è",
+        "sono",
+        "sarà",
+        "saranno",
+        "si",
+        "sarebbe",
+        "avrebbe",
+        "potrebbe",
+        "starebbe",
+        "vuole",
+        "punta",
+        "sta",
+        "stanno",
+    ]
 )
 
 
@@ -274,7 +290,7 @@ def _bare_subject(tok: Token) -> bool:
     if tok.i + 1 >= len(tok.doc):
         return False
     nxt = tok.doc[tok.i + 1]
-    triggers = tok.doc.spans["deal_trigger"] if "deal_trigger" in tok.doc.spans else []
+    triggers = tok.doc.spans.get("deal_trigger", [])
     if any(t.start == nxt.i for t in triggers) and (
         nxt.lemma_.endswith("re") or nxt.lower_.startswith("pass")
     ):

@@ -8,8 +8,8 @@ The result of each Doc is `doc._.deal_events` (list[DealEvent]).
 from __future__ import annotations
 
 import json
-import re
 import logging
+import re
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -37,7 +37,7 @@ _FINAL_PUNCT = frozenset({".", "!", "?", ":", '"', "”", "»"})
 
 
 def _paragraph_break(space) -> bool:
-    """A blank line, or a line break after a finished sentence; a wrapped line ("la Commissione\nEuropea") is not."""
+    """A blank line, or a line break after a finished sentence; a wrapped line ("la\nCommissione") is not."""
     text = space.text
     if text.count("\n") >= 2 or "  " in text or "\n" not in text:
         return True
@@ -134,7 +134,11 @@ def load_pipeline(
     nlp.add_pipe("dealradar_triggers_v1")  # before names: a deal verb after a bare word vouches for it
     nlp.add_pipe("dealradar_orgs_v1")
     nlp.add_pipe("dealradar_events_v1", config={"min_confidence": settings.min_confidence})
-    nlp.initialize()
+    if settings.model == "blank":
+        nlp.initialize()
+    else:
+        # initialising a trained pipeline would reset its weights: only the lookup tables load here
+        nlp.get_pipe("lemmatizer").initialize()
     if ruler is not None:  # initialize() clears a ruler: patterns go in afterwards
         ruler.add_patterns(patterns)
     return nlp
@@ -152,7 +156,7 @@ def default_pipeline() -> Language:
 
 def make_doc(nlp: Language, title: str | None, text: str) -> Doc:
     """One Doc for title + body; the title's end is remembered so that it stays its own sentence."""
-    # "L’ok" -> "L'ok": the tokenizer splits elisions only on the straight apostrophe (same length, offsets kept)
+    # "L’ok" -> "L'ok": the tokenizer splits elisions on the straight apostrophe only (offsets kept)
     title = " ".join((title or "").split()).replace("’", "'")
     # a line wrapped inside a sentence ("22,3 miliardi di\ndollari") is a space; offsets stay the same
     body = _WRAPPED_LINE.sub(" ", (text or "").replace("’", "'"))

@@ -195,7 +195,7 @@ class SentenceView:
         return out
 
     def head_of_conjunction(self, org: Span) -> Span:
-        """The first of a list that ends with org ("Tencent e Square possono" -> Tencent); a list ends "e X"."""
+        """The first of a list ending with org ("Tencent e Square possono" -> Tencent); lists end "e X"."""
         before = [o for o in self.orgs if o.end <= org.start]
         if not before or not self._joined(before[-1], org):
             return org
@@ -305,8 +305,26 @@ def _is_statistic(trig: Span, view: SentenceView) -> bool:
 _TO = frozenset({"a", "ad", "al", "alla", "allo", "all'", "ai", "agli"})
 _SELL = re.compile(r"^(ced|vend|cession)")
 _UNIT_WORDS = frozenset(
-    """ramo quota quote partecipazione divisione attività asset business controllo talenti brevetti tecnologia
-    tecnologie marchio marchi portafoglio azioni team""".split()
+    [
+        "ramo",
+        "quota",
+        "quote",
+        "partecipazione",
+        "divisione",
+        "attività",
+        "asset",
+        "business",
+        "controllo",
+        "talenti",
+        "brevetti",
+        "tecnologia",
+        "tecnologie",
+        "marchio",
+        "marchi",
+        "portafoglio",
+        "azioni",
+        "team",
+    ]
 )
 
 
@@ -509,7 +527,7 @@ def _funding(trig, view: SentenceView, word, lemma):
 
 
 def _amount_follows(view: SentenceView, trig: Span) -> bool:
-    spans = view.doc.spans["money"] if "money" in view.doc.spans else []
+    spans = view.doc.spans.get("money", [])
     return any(trig.end <= m.start <= trig.end + 4 for m in spans)
 
 
@@ -535,7 +553,6 @@ def _lead_investor(view: SentenceView) -> Span | None:
 
 
 def _partnership(trig, view: SentenceView, word, lemma):
-    doc = view.doc
     first = second = None
     tra = view.org_after_word(frozenset({"tra", "fra"}), trig.end, trig.end + 3)
     if tra is not None:

@@ -132,7 +132,7 @@ def make_trigger_finder(nlp: Language, name: str) -> TriggerFinder:
 
 
 class LemmaCase:
-    """The lookup lemmatizer is case-sensitive: sentence-initial "Acquisisce" gets the lemma of "acquisisce"."""
+    """The lookup lemmatizer is case-sensitive: "Acquisisce" gets the lemma of "acquisisce"."""
 
     def __init__(self, nlp: Language, name: str):
         self.name = name
