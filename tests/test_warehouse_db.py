@@ -101,6 +101,15 @@ def test_open_creates_the_folder_and_records_migrations(tmp_path):
     con.close()
 
 
+def test_two_writable_connections_in_one_process_share_the_file(tmp_path):
+    first = open_warehouse(tmp_path / "w.duckdb")  # creates the file
+    second = open_warehouse(tmp_path / "w.duckdb", lock_timeout_s=0)
+    first.execute("INSERT INTO runs (run_id, kind, started_at) VALUES ('r1', 'nightly', now())")
+    assert second.execute("SELECT run_id FROM runs").fetchall() == [("r1",)]
+    first.close()
+    second.close()
+
+
 def test_warehouse_made_by_the_previous_version_is_migrated_without_losing_rows(tmp_path):
     path = tmp_path / "old.duckdb"
     old = duckdb.connect(str(path), config={"storage_compatibility_version": "v1.4.0"})

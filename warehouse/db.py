@@ -135,8 +135,10 @@ def _connect_waiting(
     path: Path, *, read_only: bool, storage_version: str | None, timeout: float
 ) -> duckdb.DuckDBPyConnection:
     config = {}
-    if storage_version and not read_only and not path.exists():
-        # Only affects a file being created; an existing file keeps the format it was written in.
+    if storage_version and not read_only:
+        # Decides the format of a file being created; an existing file keeps its own format. Passed on
+        # every writable open so that two connections in one process share one configuration (DuckDB
+        # refuses a second connection to the same file with a different one).
         config["storage_compatibility_version"] = storage_version
     deadline = time.monotonic() + timeout
     wait = _FIRST_WAIT_S
