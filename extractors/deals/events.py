@@ -496,8 +496,12 @@ def _absorb(host: Draft, other: Draft) -> None:
         ):
             host.acquirer = None
     host.parties = _unique(host.parties + other.parties)
-    if host.acquirer is None and other.acquirer and host.deal_type != "funding_round":
-        host.acquirer = other.acquirer
+    if (
+        host.acquirer is None
+        and other.acquirer
+        and (host.deal_type != "funding_round" or other.deal_type == host.deal_type)
+    ):
+        host.acquirer = other.acquirer  # the round's lead investor, named in the lead sentence
     hf, of = host.figures, other.figures
     if hf.amount is None and of.amount is not None:
         hf.amount, hf.currency = of.amount, of.currency

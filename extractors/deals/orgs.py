@@ -180,7 +180,8 @@ class OrgFinder:
             tok = doc[start]
             f = lx.fold(tok.text)
             generic = f in self.rejected or f in lx.PERSON_CUES
-            opener = is_sentence_initial(tok) and self._is_common_word(tok, mid_caps)
+            # only function words and list words: "Faro Digitale", "Banca Idea" keep their common first word
+            opener = is_sentence_initial(tok) and (f in STOP_WORDS or f in lx.common_caps())
             if not (generic or opener) or doc[start:end].text in mid_caps:
                 break
             if f not in STOP_WORDS and not self._namey(doc, start + 1, end):
@@ -257,10 +258,19 @@ class OrgFinder:
         return any(p in lx.ORG_CUES for p in prev)
 
 
+_DETERMINERS = frozenset(
+    "il lo la l' i gli le un uno una un' questo questa questi queste quel quello quella quei quelle del della "
+    "dello dei degli delle al alla allo ai agli nel nella nello nei negli sul sulla suo sua loro ogni".split()
+)
+
+
 def verb_like(tok: Token) -> bool:
     """A conjugated verb form by the lemma table ("conosce" -> "conoscere"); nouns keep their own lemma."""
     lemma = tok.lemma_
-    return lemma != tok.lower_ and lemma.endswith(("are", "ere", "ire", "rre")) and tok.is_lower
+    if not (lemma != tok.lower_ and lemma.endswith(("are", "ere", "ire", "rre")) and tok.is_lower):
+        return False
+    # "questo contesto", "il passo": after a determiner the form is the noun, not the verb
+    return tok.i == 0 or tok.nbor(-1).lower_ not in _DETERMINERS
 
 
 _AUXILIARIES = frozenset(
