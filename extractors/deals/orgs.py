@@ -259,8 +259,50 @@ class OrgFinder:
 
 
 _DETERMINERS = frozenset(
-    "il lo la l' i gli le un uno una un' questo questa questi queste quel quello quella quei quelle del della "
-    "dello dei degli delle al alla allo ai agli nel nella nello nei negli sul sulla suo sua loro ogni".split()
+    [
+        "il",
+        "lo",
+        "la",
+        "l'",
+        "i",
+        "gli",
+        "le",
+        "un",
+        "uno",
+        "una",
+        "un'",
+        "questo",
+        "questa",
+        "questi",
+        "queste",
+        "quel",
+        "quello",
+        "quella",
+        "quei",
+        "quelle",
+        "del",
+        "della",
+        "dello",
+        "dei",
+        "degli",
+        "delle",
+        "al",
+        "alla",
+        "allo",
+        "ai",
+        "agli",
+        "nel",
+        "nella",
+        "nello",
+        "nei",
+        "negli",
+        "sul",
+        "sulla",
+        "suo",
+        "sua",
+        "loro",
+        "ogni",
+    ]
 )
 
 
