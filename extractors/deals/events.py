@@ -473,7 +473,9 @@ def _merge(drafts: list[Draft]) -> list[Draft]:
 
 
 def _absorb(host: Draft, other: Draft) -> None:
-    if host.deal_type == "investment" and other.deal_type == "funding_round":
+    stake = host.figures.stake_pct is not None or other.figures.stake_pct is not None
+    if host.deal_type == "investment" and other.deal_type == "funding_round" and not stake:
+        # "l'ingresso di X in Y" told as Y's round: one round, X among its investors
         host.deal_type = "funding_round"
         if host.acquirer and host.acquirer not in host.parties:
             host.parties.append(host.acquirer)

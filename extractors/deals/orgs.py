@@ -202,7 +202,11 @@ class OrgFinder:
         # Drop trailing connectors and institution words ("Reddit Ipo"); keep "Portofino Cloud".
         while end - start > 1:
             f = lx.fold(doc[end - 1].text)
-            if doc[end - 1].lower_ in CONNECTORS or (f in lx.institutions() and f not in lx.ORG_SUFFIXES):
+            tail = doc[end - 1].text
+            short_caps = tail.isupper() and len(tail) <= 3  # "Scale AI", "Biscotto AI" keep their tail
+            if doc[end - 1].lower_ in CONNECTORS or (
+                f in lx.institutions() and f not in lx.ORG_SUFFIXES and not short_caps
+            ):
                 end -= 1
             else:
                 break

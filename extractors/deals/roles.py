@@ -380,6 +380,9 @@ def _acquisition(trig, view: SentenceView, word, lemma):
         if word.endswith("controllo"):  # "X prende/conquista il controllo di Y"
             target = view.org_after_word(_DI, trig.end, trig.end + 2)
             return "acquisition", view.subject_before(trig.start, exclude=target), target, []
+        if word.startswith(("prend", "pres")) and not word.endswith("controllo"):  # "X prende il 25% di Y"
+            target = view.org_after_word(_DI | _IN, trig.end, trig.end + 4)
+            return "acquisition", view.subject_before(trig.start, exclude=target), target, []
         if word.startswith(("mett", "mis")):  # "X mette le mani su Y"
             target = view.org_at(trig.end, 3)
             return "acquisition", view.subject_before(trig.start, exclude=target), target, []

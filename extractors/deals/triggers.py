@@ -32,6 +32,8 @@ PATTERNS: dict[str, list[list[dict]]] = {
     "acquisition": [
         *_lemmas("acquisire", "acquistare", "rilevare", "comprare"),
         [{"LOWER": {"IN": ["offerta", "offerte", "scalata"]}}],
+        # "X prende il 25% di Y"
+        [{"LEMMA": "prendere"}, {"LOWER": {"IN": ["il", "l'", "un", "una"]}}, {"LIKE_NUM": True}],
         # participles the lookup table files under adjectives ("acquisita" -> "acquisito")
         [{"LOWER": {"REGEX": "^(acquisit|acquistat|rilevat|comprat)[oaie]$"}}],
         *_lowers("acquisizione", "acquisizioni", "opa", "ops", "takeover", "acquisto", "acquirente"),
