@@ -232,5 +232,11 @@ def test_extract_jsonl_reports_bad_lines_and_keeps_going(nlp, tmp_path):
     assert stats == {"articles": 5, "events": 1, "errors": 3}
 
 
+def test_huge_article_is_cut_not_fatal(nlp):
+    body = "Faro ha acquisito Scoglio per 3 milioni di euro. " + "Il mercato cresce senza sosta. " * 80_000
+    [events] = extract_deals([("Faro acquisisce Scoglio", body)], nlp=nlp)
+    assert [e.target for e in events if not e.background] == ["Scoglio"]
+
+
 def test_version_is_exposed():
     assert EXTRACTOR_VERSION.startswith("deals-")

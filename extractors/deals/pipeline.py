@@ -27,6 +27,8 @@ from .events import TITLE_END_KEY, doc_events
 log = logging.getLogger(__name__)
 
 EXTRACTOR_VERSION = "deals-1.0.0"
+MAX_BODY_CHARS = 100_000
+MAX_TITLE_CHARS = 1_000
 
 if not Doc.has_extension("deal_events"):
     Doc.set_extension("deal_events", default=None)
@@ -157,9 +159,10 @@ def default_pipeline() -> Language:
 def make_doc(nlp: Language, title: str | None, text: str) -> Doc:
     """One Doc for title + body; the title's end is remembered so that it stays its own sentence."""
     # "L’ok" -> "L'ok": the tokenizer splits elisions on the straight apostrophe only (offsets kept)
-    title = " ".join((title or "").split()).replace("’", "'")
+    title = " ".join((title or "").split())[:MAX_TITLE_CHARS].replace("’", "'")
     # a line wrapped inside a sentence ("22,3 miliardi di\ndollari") is a space; offsets stay the same
-    body = _WRAPPED_LINE.sub(" ", (text or "").replace("’", "'"))
+    # deals are told in the lead: a huge page is cut (spaCy refuses texts over nlp.max_length)
+    body = _WRAPPED_LINE.sub(" ", (text or "")[:MAX_BODY_CHARS].replace("’", "'"))
     if not title:
         doc = nlp.make_doc(body)
         doc.user_data[TITLE_END_KEY] = 0
