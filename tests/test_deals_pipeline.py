@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from extractors.deals import EXTRACTOR_VERSION, extract_deals, extract_jsonl, load_pipeline
 from extractors.deals.pipeline import make_doc
@@ -240,3 +242,68 @@ def test_huge_article_is_cut_not_fatal(nlp):
 
 def test_version_is_exposed():
     assert EXTRACTOR_VERSION.startswith("deals-")
+
+
+_WORDS = st.sampled_from(
+    [
+        "Faro",
+        "acquisisce",
+        "il",
+        "30%",
+        "di",
+        "Scoglio",
+        "per",
+        "2",
+        "milioni",
+        "di",
+        "euro",
+        ",",
+        ".",
+        ":",
+        "(",
+        ")",
+        "e",
+        "da",
+        "in",
+        "raccoglie",
+        "round",
+        "guidato",
+        "accordo",
+        "tra",
+        "fusione",
+        "IPO",
+        "quotazione",
+        "Borsa",
+        "\n",
+        "\n\n",
+        "non",
+        "sarebbe",
+        "L'",
+        "l'",
+        "1,5",
+        "mld",
+        "$",
+        "€",
+        "-",
+        "–",
+        "'",
+        "’",
+        "«",
+    ]
+)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(title=st.one_of(st.none(), st.text(max_size=80)), words=st.lists(_WORDS, max_size=60), noise=st.text())
+def test_never_raises_on_odd_input(nlp, title, words, noise):
+    [events] = extract_deals([(title, " ".join(words) + noise)], nlp=nlp)
+    for e in events:
+        assert e.target and e.deal_type in {
+            "acquisition",
+            "investment",
+            "funding_round",
+            "partnership",
+            "merger",
+            "ipo",
+        }
+        assert e.stake_pct is None or 0 < e.stake_pct <= 100
