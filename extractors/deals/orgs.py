@@ -370,7 +370,9 @@ def _case_counts(doc: Doc) -> dict[str, tuple[int, int]]:
             if not t.is_alpha:
                 continue
             if t.text[0].isupper():
-                capital.setdefault(t.lower_, set()).add(sent.start)
+                # "Fondi, se passa...": a topic word before a comma says nothing about being a name
+                if t.i + 1 < len(doc) and not doc[t.i + 1].is_punct:
+                    capital.setdefault(t.lower_, set()).add(sent.start)
             else:
                 lower[t.lower_] = lower.get(t.lower_, 0) + 1
     frozen = {k: (len(capital.get(k, ())), lower.get(k, 0)) for k in set(capital) | set(lower)}
