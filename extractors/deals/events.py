@@ -621,6 +621,8 @@ def fill_from_lead(doc: Doc, selected: list[Draft], drafts: list[Draft]) -> None
         if index > LEAD_SENTENCES + 1:
             break
         sent_triggers = [t for t in triggers if sent.start <= t.start < sent.end]
+        if any(t.label_ == "funding_round" for t in sent_triggers) or "lead investor" in sent.text.lower():
+            _name_round_lead(news, SentenceView(sent, orgs))
         if not sent_triggers or sent.start in draft_sents:
             continue  # no deal word, or a sentence with a deal of its own
         view = SentenceView(sent, orgs)
@@ -638,6 +640,17 @@ def fill_from_lead(doc: Doc, selected: list[Draft], drafts: list[Draft]) -> None
             )
             if follows or mentions or _anaphoric(trig, sent):
                 _borrow(doc, d, Candidate(d.deal_type, trig, sent), view)
+
+
+def _name_round_lead(news: list[Draft], view: SentenceView) -> None:
+    """ "A guidare il round è X", "il lead investor X": the article's round gets its lead investor."""
+    for d in news:
+        if d.deal_type != "funding_round" or d.acquirer is not None:
+            continue
+        lead = _lead_investor(view)
+        if lead is not None and not same_company(lead.text, d.target):
+            d.acquirer = clean_name(lead)
+            d.parties = _unique([*d.parties, d.acquirer])
 
 
 def _borrow(doc: Doc, d: Draft, probe: Candidate, view: SentenceView) -> None:

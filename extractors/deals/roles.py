@@ -522,6 +522,8 @@ def _funding(trig, view: SentenceView, word, lemma):
             view.subject_before(trig.start),
         )
     lead = _lead_investor(view)
+    if target is not None and lead is not None and target.start == lead.start:
+        target = None  # "A guidare il round è X": X leads, the company raising is named elsewhere
     if target is None:  # "la startup ha raccolto ...": the article's company, resolved by the caller
         return "funding_round", lead, None, []
     others = [o for o in view.orgs if o.start != target.start and (lead is None or o.start != lead.start)]
