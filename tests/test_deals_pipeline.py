@@ -63,6 +63,19 @@ def test_news_source_is_not_a_party(nlp):
     assert "Reuters" not in found and "Pinguino Spa" in found and "Tricheco" in found
 
 
+def test_alias_that_is_a_common_word_needs_more_than_a_capital():
+    custom = load_pipeline(ExtractionSettings(aliases={"Intesa Sanpaolo": ["Intesa"]}))
+    [events] = extract_deals(
+        [("Intesa raggiunta sul contratto dei bancari", "Intesa raggiunta tra sindacati e Abi sul rinnovo.")],
+        nlp=custom,
+    )
+    assert events == []
+    [events] = extract_deals(
+        [("Fintastica, entra Intesa con il 20%", "Intesa rileva il 20% di Fintastica.")], nlp=custom
+    )
+    assert [(e.acquirer, e.target) for e in events if not e.background] == [("Intesa Sanpaolo", "Fintastica")]
+
+
 def test_known_companies_and_aliases_win(nlp):
     settings = ExtractionSettings(aliases={"Intesa Sanpaolo": ["ISP"]})
     custom = load_pipeline(settings, known_companies=["Mela Verde"])

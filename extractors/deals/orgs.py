@@ -121,9 +121,14 @@ class OrgFinder:
         self.rejected = lx.places() | lx.institutions() | lx.common_caps()
 
     def __call__(self, doc: Doc) -> Doc:
-        known = [Span(doc, e.start, e.end, label="ORG_KNOWN", span_id=e.ent_id_ or e.text) for e in doc.ents]
-        taken = {i for s in known for i in range(s.start, s.end)}
         mid_caps = _mid_sentence_names(doc)
+        known = [
+            Span(doc, e.start, e.end, label="ORG_KNOWN", span_id=e.ent_id_ or e.text)
+            for e in doc.ents
+            # an alias that is also a word ("Intesa raggiunta sul contratto") needs more than a capital
+            if len(e) > 1 or not self._is_common_word(e[0], mid_caps)
+        ]
+        taken = {i for s in known for i in range(s.start, s.end)}
         found = list(known)
         for sent in doc.sents:
             for start, end in capitalised_runs(sent):
