@@ -138,14 +138,14 @@ def peak_rss_mb() -> float:
 
 
 class PeakSampler:
-    """Samples the RSS (psutil) of this process plus its children (the extraction worker; the web sites
-    run in a sibling process and are left out) while a run goes: the peak of that run."""
+    """Samples the RSS (psutil) of this process plus the children the flow starts (its extraction worker;
+    the web sites and the Prefect API server are left out) while a run goes: the peak of that run."""
 
-    def __init__(self, web_pid: int) -> None:
+    def __init__(self, not_ours: set[int]) -> None:
         import psutil
 
         self._proc = psutil.Process()
-        self.web_pid = web_pid
+        self.not_ours = not_ours
         self.peak = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
@@ -160,7 +160,7 @@ class PeakSampler:
 
         total = self._proc.memory_info().rss
         for child in self._proc.children(recursive=True):
-            if child.pid == self.web_pid:
+            if child.pid in self.not_ours:
                 continue
             with contextlib.suppress(psutil.Error):
                 total += child.memory_info().rss
@@ -174,6 +174,24 @@ class PeakSampler:
         self._stop.set()
         self._thread.join()
         self.peak = max(self.peak, self.rss())
+
+
+def cpu_seconds(web_pid: int) -> dict[str, float]:
+    """CPU seconds used so far by this process, its extraction worker(s) and the web sites."""
+    import psutil
+
+    me = psutil.Process()
+    out = {"flow": sum(me.cpu_times()[:2]), "worker": 0.0, "web": 0.0}
+    for child in me.children(recursive=True):
+        try:
+            used = sum(child.cpu_times()[:2])
+        except psutil.Error:
+            continue
+        if child.pid == web_pid:
+            out["web"] += used
+        elif "prefect" not in " ".join(child.cmdline()):
+            out["worker"] += used
+    return out
 
 
 def naive_baseline(feeds: list[dict[str, str]], max_articles: int | None) -> tuple[float, int]:
@@ -232,6 +250,8 @@ def main() -> None:
     parser.add_argument("--total", type=int, default=32, help="fetch.total_concurrency (default 32)")
     parser.add_argument("--baseline-articles", type=int, default=40,
                         help="articles the naive baseline fetches (extrapolated); 0 = all")  # fmt: skip
+    parser.add_argument("--extraction", choices=["auto", "thread", "process"], default="auto",
+                        help="deal extraction: flow default, its threads, a second process")  # fmt: skip
     args = parser.parse_args()
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
@@ -242,16 +262,23 @@ def main() -> None:
     print(f"web: {args.feeds} feeds x {args.articles} articles on {n_hosts} "
           f"loopback hosts, {args.latency * 1000:.0f} ms per request")  # fmt: skip
 
+    import flows.nightly
     from flows.nightly import nightly
 
+    if args.extraction != "auto":
+        flows.nightly.PROCESS_THRESHOLD = 0 if args.extraction == "process" else 10**9
+
     warm_up_prefect()
+    before = {c.pid for c in __import__("psutil").Process().children(recursive=True)}  # Prefect server, web
     with tempfile.TemporaryDirectory(prefix="dealradar-bench-") as tmp:
         config = write_config(Path(tmp), feeds, args.per_host, args.total)
-        with PeakSampler(web[0].pid) as first_mem:
+        cpu0 = cpu_seconds(web[0].pid)
+        with PeakSampler(before) as first_mem:
             t0 = time.perf_counter()
             first = nightly(str(config))
             first_s = time.perf_counter() - t0
-        with PeakSampler(web[0].pid) as second_mem:
+        cpu1 = cpu_seconds(web[0].pid)
+        with PeakSampler(before) as second_mem:
             t0 = time.perf_counter()
             second = nightly(str(config))
             second_s = time.perf_counter() - t0
@@ -274,6 +301,8 @@ def main() -> None:
     print(f"first run:   {first_s:7.2f} s  {first['articles_new'] / first_s:7.1f} articles/s  "
           f"({first['articles_new']} new articles, {first['deal_events']} deal events, "
           f"{first['feeds_fetched']} feeds fetched, {first['feeds_failed']} failed)")  # fmt: skip
+    used = {k: round(cpu1[k] - cpu0[k], 1) for k in cpu0}
+    print(f"cpu:         {used} seconds of CPU during the first run ({os.cpu_count()} cores)")
     print(f"stages:      {first.get('stage_s')} (flow body; the rest is Prefect's bookkeeping)")
     print(
         f"peak memory: {first_mem.peak / 2**20:7.0f} MB (RSS of the flow's process + its extraction worker; "
@@ -284,7 +313,7 @@ def main() -> None:
           f"  -> flow is {naive_s / first_s:5.1f}x faster (target >= 10x)")  # fmt: skip
     print(f"bound:       {bound_s:7.2f} s = requests x {args.latency} s / {concurrency} allowed in flight "
           f"(min(total {args.total}, {hosts} hosts x {args.per_host}))  -> flow is {first_s / bound_s:4.2f}x "
-          "the bound (target <= 1.5x)")  # fmt: skip
+          "the bound (target <= 1.5x)" if bound_s else "")  # fmt: skip
     print(f"second run:  {second_s:7.2f} s  ({second['feeds_not_modified']} feeds not modified, "
           f"{second['articles_new']} new) = {second_s / first_s * 100:.1f} % of the first (target < 5 %); "
           f"peak {second_mem.peak / 2**20:.0f} MB")  # fmt: skip

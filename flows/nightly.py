@@ -28,6 +28,7 @@ from prefect.task_runners import ThreadPoolTaskRunner
 
 from extractors.models import Article, DealEvent, FeedResult, FeedState
 from flows.config import Config, load_config
+from flows.extraction import extraction_process
 from flows.report import new_deals_rows, publish_artifacts
 from flows.tasks import fetch_all_feeds, fetch_and_extract_host
 
@@ -147,6 +148,8 @@ def _fetch_and_extract(run: RunState, use_process: bool | None = None) -> None:
     by_host = _new_entries(run)
     if use_process is None:
         use_process = _worth_a_process(run, sum(len(e) for e in by_host.values()))
+    if use_process:
+        extraction_process(run.config.extraction, run.companies)  # starts loading spaCy while we download
     config = run.config
     futures = {
         fetch_and_extract_host.submit(

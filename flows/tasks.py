@@ -8,13 +8,8 @@ none of them touches the warehouse (the flow is its single writer).
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import json
 import logging
-import multiprocessing
-import threading
 from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
 from prefect import Task, task
@@ -24,6 +19,7 @@ from prefect.states import State
 
 from extractors.models import Article, DealEvent, FeedEntry, FeedResult, FeedSource, FeedState
 from extractors.settings import ExtractionSettings, FetchSettings
+from flows.extraction import extract_docs, extract_here
 
 log = logging.getLogger(__name__)
 
@@ -104,62 +100,11 @@ async def _host_pipeline(
     return articles, events
 
 
-def extract_docs(
-    docs: Sequence[tuple[str, str]], settings: ExtractionSettings, companies: Sequence[str], use_process: bool
-) -> list[list[DealEvent]]:
-    """Deal events of (title, text) pairs: in this process, or in the extraction process (other core)."""
-    if use_process:
-        return (
-            extraction_process(settings, companies)
-            .submit(_extract_here, list(docs), settings, list(companies))
-            .result()
-        )
-    return _extract_here(docs, settings, companies)
-
-
-def _extract_here(
-    docs: Sequence[tuple[str, str]], settings: ExtractionSettings, companies: Sequence[str]
-) -> list[list[DealEvent]]:
-    from extractors.deals import extract_deals
-
-    nlp = cached_pipeline(settings, companies)
-    with _PIPELINE_LOCK:  # a Language object is not meant to be shared by threads at once
-        events = extract_deals(list(docs), nlp=nlp)
-    if settings.min_confidence > 0:
-        events = [[e for e in evs if e.confidence >= settings.min_confidence] for evs in events]
-    return events
-
-
-_PROCESS: ProcessPoolExecutor | None = None
-
-
-def extraction_process(settings: ExtractionSettings, companies: Sequence[str]) -> ProcessPoolExecutor:
-    """One spawned worker process for deal extraction, started once and kept for later runs in this process.
-
-    Fetching and trafilatura keep this process's interpreter busy; spaCy in a second process uses the
-    second core instead of waiting for the GIL. The worker loads the pipeline as soon as it starts.
-    """
-    global _PROCESS
-    with _PIPELINE_LOCK:
-        if _PROCESS is None:
-            _PROCESS = ProcessPoolExecutor(
-                max_workers=1,
-                mp_context=multiprocessing.get_context("spawn"),
-                initializer=_warm_worker,
-                initargs=(settings, list(companies)),
-            )
-        return _PROCESS
-
-
-def _warm_worker(settings: ExtractionSettings, companies: list[str]) -> None:
-    cached_pipeline(settings, companies)
-
-
 def _extract_batch(
     docs: Sequence[tuple[str, str]], settings: ExtractionSettings, companies: Sequence[str]
 ) -> list[list[DealEvent]]:
     """Deal events of a batch of (title, text), with one spaCy pipeline cached per process."""
-    return _extract_here(docs, settings, companies)
+    return extract_here(docs, settings, companies)
 
 
 # The plain functions keep their own module-level names so that Dask workers can unpickle them by
@@ -174,20 +119,3 @@ fetch_and_extract_host = task(
     retry_condition_fn=_transient_only,
 )(_fetch_and_extract_host)
 extract_batch = task(name="extract-deals", cache_policy=NO_CACHE)(_extract_batch)
-
-_PIPELINE_LOCK = threading.RLock()
-_PIPELINE: dict[str, Any] = {}
-
-
-def cached_pipeline(settings: ExtractionSettings, companies: Sequence[str]) -> Any:
-    """The spaCy pipeline for these settings and known companies, built once per process."""
-    key = hashlib.sha1(
-        json.dumps([settings.model_dump(mode="json"), list(companies)], sort_keys=True).encode()
-    ).hexdigest()
-    with _PIPELINE_LOCK:
-        if key not in _PIPELINE:
-            from extractors.deals import load_pipeline
-
-            _PIPELINE.clear()  # keep only the newest: yesterday's company list is stale
-            _PIPELINE[key] = load_pipeline(settings, known_companies=companies)
-        return _PIPELINE[key]

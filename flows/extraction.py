@@ -1,0 +1,78 @@
+"""Deal extraction for the flow: one spaCy pipeline cached per process, run in the calling thread or in
+one spawned worker process (the second core). Kept free of Prefect so that the worker starts light."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import multiprocessing
+import threading
+from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
+from typing import Any
+
+from extractors.models import DealEvent
+from extractors.settings import ExtractionSettings
+
+
+def extract_docs(
+    docs: Sequence[tuple[str, str]], settings: ExtractionSettings, companies: Sequence[str], use_process: bool
+) -> list[list[DealEvent]]:
+    """Deal events of (title, text) pairs: in this process, or in the extraction process (other core)."""
+    if use_process:
+        worker = _PROCESS or extraction_process(settings, companies)
+        return worker.submit(extract_here, list(docs), settings, list(companies)).result()
+    return extract_here(docs, settings, companies)
+
+
+def extract_here(
+    docs: Sequence[tuple[str, str]], settings: ExtractionSettings, companies: Sequence[str]
+) -> list[list[DealEvent]]:
+    from extractors.deals import extract_deals
+
+    nlp = cached_pipeline(settings, companies)
+    with _PIPELINE_LOCK:  # a Language object is not meant to be shared by threads at once
+        events = extract_deals(list(docs), nlp=nlp)
+    if settings.min_confidence > 0:
+        events = [[e for e in evs if e.confidence >= settings.min_confidence] for evs in events]
+    return events
+
+
+_PROCESS: ProcessPoolExecutor | None = None
+
+
+def extraction_process(settings: ExtractionSettings, companies: Sequence[str]) -> ProcessPoolExecutor:
+    """One spawned worker process for deal extraction, started once and kept for later runs in this process.
+
+    Fetching and trafilatura keep this process's interpreter busy; spaCy in a second process uses the
+    second core instead of waiting for the GIL. The first call starts the worker and has it load the
+    pipeline at once, so that its start overlaps the downloads.
+    """
+    global _PROCESS
+    with _PIPELINE_LOCK:
+        if _PROCESS is None:
+            _PROCESS = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+        _PROCESS.submit(_warm, settings, list(companies))  # a no-op once this pipeline is loaded
+        return _PROCESS
+
+
+def _warm(settings: ExtractionSettings, companies: list[str]) -> None:
+    cached_pipeline(settings, companies)
+
+
+_PIPELINE_LOCK = threading.RLock()
+_PIPELINE: dict[str, Any] = {}
+
+
+def cached_pipeline(settings: ExtractionSettings, companies: Sequence[str]) -> Any:
+    """The spaCy pipeline for these settings and known companies, built once per process."""
+    key = hashlib.sha1(
+        json.dumps([settings.model_dump(mode="json"), list(companies)], sort_keys=True).encode()
+    ).hexdigest()
+    with _PIPELINE_LOCK:
+        if key not in _PIPELINE:
+            from extractors.deals import load_pipeline
+
+            _PIPELINE.clear()  # keep only the newest: yesterday's company list is stale
+            _PIPELINE[key] = load_pipeline(settings, known_companies=companies)
+        return _PIPELINE[key]
