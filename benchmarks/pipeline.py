@@ -262,11 +262,9 @@ def main() -> None:
     print(f"web: {args.feeds} feeds x {args.articles} articles on {n_hosts} "
           f"loopback hosts, {args.latency * 1000:.0f} ms per request")  # fmt: skip
 
-    import flows.nightly
     from flows.nightly import nightly
 
-    if args.extraction != "auto":
-        flows.nightly.PROCESS_THRESHOLD = 0 if args.extraction == "process" else 10**9
+    in_process = {"auto": None, "thread": False, "process": True}[args.extraction]
 
     warm_up_prefect()
     before = {c.pid for c in __import__("psutil").Process().children(recursive=True)}  # Prefect server, web
@@ -275,12 +273,12 @@ def main() -> None:
         cpu0 = cpu_seconds(web[0].pid)
         with PeakSampler(before) as first_mem:
             t0 = time.perf_counter()
-            first = nightly(str(config))
+            first = nightly(str(config), in_process)
             first_s = time.perf_counter() - t0
         cpu1 = cpu_seconds(web[0].pid)
         with PeakSampler(before) as second_mem:
             t0 = time.perf_counter()
-            second = nightly(str(config))
+            second = nightly(str(config), in_process)
             second_s = time.perf_counter() - t0
 
     sample = None if args.baseline_articles <= 0 else min(args.baseline_articles, n_articles)

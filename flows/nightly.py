@@ -56,8 +56,11 @@ class RunState:
 
 
 @flow(name="dealradar-nightly", task_runner=ThreadPoolTaskRunner(max_workers=16), log_prints=False)
-def nightly(config_path: str = "config.yaml") -> dict[str, Any]:
+def nightly(config_path: str = "config.yaml", extraction_process: bool | None = None) -> dict[str, Any]:
     """Fetch the configured feeds, store new articles and their deal events, cluster deals, send alerts.
+
+    extraction_process: run deal extraction in a second process (True), in the task threads (False), or
+    decide by the amount of new articles and the cores available (None, the default).
 
     Returns the run summary (also stored in the `runs` table and shown as Prefect artifacts).
     """
@@ -66,10 +69,12 @@ def nightly(config_path: str = "config.yaml") -> dict[str, Any]:
     run = _begin(config)
     timings = {"start": time.monotonic() - started}
     try:
-        for stage, step in (("feeds", _fetch_feeds), ("articles", _fetch_and_extract)):
-            mark = time.monotonic()
-            step(run)
-            timings[stage] = time.monotonic() - mark
+        mark = time.monotonic()
+        _fetch_feeds(run)
+        timings["feeds"] = time.monotonic() - mark
+        mark = time.monotonic()
+        _fetch_and_extract(run, extraction_process)
+        timings["articles"] = time.monotonic() - mark
         mark = time.monotonic()
         summary = _write(run)
         timings["write"] = time.monotonic() - mark
@@ -333,7 +338,9 @@ def _one_line(summary: dict[str, Any]) -> str:
     return ", ".join(f"{k}={summary.get(k)}" for k in keys)
 
 
-def run_nightly(config_path: str | Path, task_runner: Any = None) -> dict[str, Any]:
+def run_nightly(
+    config_path: str | Path, task_runner: Any = None, extraction_process: bool | None = None
+) -> dict[str, Any]:
     """Run the flow once now (the CLI's `dealradar run`); `task_runner` swaps in e.g. a DaskTaskRunner."""
     target = nightly.with_options(task_runner=task_runner) if task_runner is not None else nightly
-    return target(str(config_path))
+    return target(str(config_path), extraction_process)

@@ -171,3 +171,18 @@ def test_the_flow_runs_unchanged_on_a_dask_cluster(tmp_path: Path) -> None:
     db = tmp_path / "wh" / "dealradar.duckdb"
     assert summary["articles_new"] == site.n_articles == rows(db, "SELECT count(*) FROM articles")[0][0]
     assert summary["deal_events"] == rows(db, "SELECT count(*) FROM deal_events")[0][0] > 0
+
+
+def test_extraction_in_a_second_process_stores_the_same_events(tmp_path: Path) -> None:
+    # Big runs extract deals in a spawned worker process (the second core); small ones in threads.
+    with serve_demo_site(0, "127.0.0.1") as site:
+        feeds = [{"name": "TechEconomy", "url": site.feed_url}]
+        (tmp_path / "threads").mkdir()
+        (tmp_path / "process").mkdir()
+        in_threads = run_nightly(write_config(tmp_path / "threads", feeds), extraction_process=False)
+        in_process = run_nightly(write_config(tmp_path / "process", feeds), extraction_process=True)
+    sql = "SELECT article_url, deal_type, acquirer, target, amount FROM deal_events ORDER BY ALL"
+    assert in_process["deal_events"] == in_threads["deal_events"] > 0
+    assert rows(tmp_path / "process" / "wh" / "dealradar.duckdb", sql) == rows(
+        tmp_path / "threads" / "wh" / "dealradar.duckdb", sql
+    )
