@@ -112,6 +112,42 @@ def test_roles_by_construction(nlp, title, kind, acquirer, target):
     assert (event.deal_type, event.acquirer, event.target) == (kind, acquirer, target)
 
 
+@pytest.mark.parametrize(
+    ("title", "expected"),
+    [
+        (
+            "Tridente lancia un'offerta pubblica di scambio su Nettuno",
+            ("acquisition", "Tridente", "Nettuno", "announced"),
+        ),
+        (
+            "Collaborazione strategica tra Sestante e Bussola Software",
+            ("partnership", "Sestante", "Bussola Software", "announced"),
+        ),
+        (
+            "Le azioni di Timone sono state ammesse alle negoziazioni su Euronext Growth Milan",
+            ("ipo", None, "Timone", "completed"),
+        ),
+        ("Polena in corsa per acquisire Vela Latina", ("acquisition", "Polena", "Vela Latina", "rumor")),
+        (
+            "Riporta Bloomberg che Remo sarebbe pronta a comprare Pagaia",
+            ("acquisition", "Remo", "Pagaia", "rumor"),
+        ),
+        (
+            "La Commissione Ue approva l'acquisizione di Boa da parte di Faro",
+            ("acquisition", "Faro", "Boa", "announced"),
+        ),
+        ("Cima ha rilevato Vetta Srl", ("acquisition", "Cima", "Vetta", "announced")),
+    ],
+)
+def test_more_constructions(nlp, title, expected):
+    assert [(e.deal_type, e.acquirer, e.target, e.status) for e in one(nlp, title)] == [expected]
+
+
+def test_post_money_valuation(nlp):
+    [event] = one(nlp, "Scafo raccoglie 40 milioni di euro con una valutazione post-money di 400 milioni")
+    assert (event.amount, event.valuation, event.currency) == (40_000_000, 400_000_000, "EUR")
+
+
 def test_acquisition_of_a_minority_stake_is_an_investment(nlp):
     [event] = one(nlp, "Faro rileva il 20% di Scoglio per 5 milioni di euro")
     assert event.deal_type == "investment" and event.stake_pct == 20 and event.amount == 5_000_000

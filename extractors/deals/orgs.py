@@ -356,9 +356,8 @@ def _bare_subject(tok: Token) -> bool:
         nxt.lemma_.endswith("re") or nxt.lower_.startswith("pass")
     ):
         return True  # "Scoglio passa nelle mani di ...": a deal phrase follows the subject
-    if tok.lemma_ != tok.lower_ and tok.lemma_.endswith("re"):
-        # "Molo" is also a form of "molare": only a clear verb after it ("Molo raccoglie") decides
-        return verb_like(nxt) and nxt.lower_ not in _AUXILIARIES
+    # also for forms that could be verbs ("Molo" of "molare", "Cima" of "cimare"): two verbs in a row
+    # do not open an Italian sentence, so "Molo raccoglie", "Cima ha rilevato" name a subject
     return nxt.lower_ in _AUXILIARIES or verb_like(nxt)
 
 
