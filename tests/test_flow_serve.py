@@ -1,0 +1,63 @@
+"""`dealradar serve` against a real Prefect API: it registers the nightly deployment with the config's
+schedule and a one-run-at-a-time limit, and keeps serving until stopped."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from fixtures.flow.sites import write_config
+
+pytestmark = [pytest.mark.usefixtures("prefect_harness"), pytest.mark.slow]
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def read_deployment(name: str) -> object | None:
+    from prefect.client.orchestration import get_client
+    from prefect.exceptions import ObjectNotFound
+
+    with get_client(sync_client=True) as client:
+        try:
+            return client.read_deployment_by_name(name)
+        except ObjectNotFound:
+            return None
+
+
+def test_serve_registers_the_scheduled_deployment_and_runs_until_stopped(tmp_path: Path) -> None:
+    from prefect.settings import PREFECT_API_URL
+
+    config = write_config(tmp_path, [], schedule={"cron": "15 4 * * *", "timezone": "Europe/Rome"})
+    env = {**os.environ, "PREFECT_API_URL": str(PREFECT_API_URL.value())}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "flows.cli", "serve", "--config", str(config)],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60
+        deployment = None
+        while deployment is None and time.monotonic() < deadline and proc.poll() is None:
+            time.sleep(0.5)
+            deployment = read_deployment("dealradar-nightly/nightly")
+        assert deployment is not None, "serve did not register the deployment"
+        assert proc.poll() is None  # still serving
+        schedule = deployment.schedules[0].schedule
+        assert (schedule.cron, schedule.timezone) == ("15 4 * * *", "Europe/Rome")
+        assert deployment.global_concurrency_limit is not None
+        assert deployment.global_concurrency_limit.limit == 1
+        assert deployment.concurrency_options.collision_strategy.value == "CANCEL_NEW"
+        assert deployment.parameters["config_path"] == str(config.resolve())
+    finally:
+        os.killpg(proc.pid, signal.SIGINT)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+        if proc.stdout:
+            proc.stdout.close()
