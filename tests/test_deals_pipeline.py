@@ -136,7 +136,7 @@ def test_roles_by_construction(nlp, title, kind, acquirer, target):
             "La Commissione Ue approva l'acquisizione di Boa da parte di Faro",
             ("acquisition", "Faro", "Boa", "announced"),
         ),
-        ("Cima ha rilevato Vetta Srl", ("acquisition", "Cima", "Vetta", "announced")),
+        ("Picco ha rilevato Vetta Srl", ("acquisition", "Picco", "Vetta", "announced")),
     ],
 )
 def test_more_constructions(nlp, title, expected):
