@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from support.server import LoopbackServer
 
 # Prefect reads these at import time: set them before any test module imports prefect.
 _PREFECT_HOME = tempfile.mkdtemp(prefix="dealradar-prefect-")
@@ -27,6 +28,20 @@ def prefect_harness() -> Iterator[None]:
 
     with prefect_test_harness(server_startup_timeout=120):
         yield
+
+
+@pytest.fixture(scope="module")
+def shared_server() -> Iterator[LoopbackServer]:
+    # One server per module: starting and stopping one costs a moment (its shutdown poll).
+    with LoopbackServer() as server:
+        yield server
+
+
+@pytest.fixture
+def web(shared_server: LoopbackServer) -> LoopbackServer:
+    """The module's loopback server, emptied of routes and recorded requests for this test."""
+    shared_server.reset(routes={})
+    return shared_server
 
 
 @pytest.fixture

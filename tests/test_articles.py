@@ -3,38 +3,16 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from support.server import LoopbackServer, Response
+from support.server import LoopbackServer, Response, serve
 
 from extractors.articles import decode_html, extract_article, fetch_articles, wall_kind
 from extractors.language import detect_language
 from extractors.models import FeedEntry
 from extractors.settings import FetchSettings
-
-
-@pytest.fixture(scope="module")
-def shared_server() -> Iterator[LoopbackServer]:
-    # One server per module: starting and stopping one costs half a second (its shutdown poll).
-    with LoopbackServer() as server:
-        yield server
-
-
-@pytest.fixture
-def web(shared_server: LoopbackServer) -> LoopbackServer:
-    shared_server.routes.clear()
-    with shared_server._lock:
-        shared_server.requests.clear()
-    return shared_server
-
-
-def serve(server: LoopbackServer, routes: dict) -> LoopbackServer:  # type: ignore[type-arg]
-    server.routes.update(routes)
-    return server
-
 
 WEB = Path(__file__).resolve().parent / "fixtures" / "web"
 PUBLISHED = datetime(2024, 3, 12, 8, 30, tzinfo=UTC)

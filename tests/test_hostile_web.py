@@ -22,34 +22,13 @@ from pathlib import Path
 
 import psutil
 import pytest
-from support.server import LoopbackServer, Response
+from support.server import LoopbackServer, Response, serve
 
 from extractors.articles import fetch_articles
 from extractors.feeds import fetch_feeds
 from extractors.http import FetchError, SafeFetcher, is_public_address
 from extractors.models import FeedEntry, FeedSource
 from extractors.settings import FetchSettings
-
-
-@pytest.fixture(scope="module")
-def shared_server() -> Iterator[LoopbackServer]:
-    # One server per module: starting and stopping one costs half a second (its shutdown poll).
-    with LoopbackServer() as server:
-        yield server
-
-
-@pytest.fixture
-def web(shared_server: LoopbackServer) -> LoopbackServer:
-    shared_server.routes.clear()
-    with shared_server._lock:
-        shared_server.requests.clear()
-    return shared_server
-
-
-def serve(server: LoopbackServer, routes: dict) -> LoopbackServer:  # type: ignore[type-arg]
-    server.routes.update(routes)
-    return server
-
 
 WEB = Path(__file__).resolve().parent / "fixtures" / "web"
 MB = 1 << 20

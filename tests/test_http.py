@@ -12,37 +12,15 @@ import ssl
 import threading
 import time
 import zlib
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import pytest
-from support.server import LoopbackServer, Response
+from support.server import LoopbackServer, Response, serve
 
 from extractors.http import FetchError, SafeFetcher, is_public_address
 from extractors.settings import FetchSettings
-
-
-@pytest.fixture(scope="module")
-def shared_server() -> Iterator[LoopbackServer]:
-    # One server per module: starting and stopping one costs half a second (its shutdown poll).
-    with LoopbackServer() as server:
-        yield server
-
-
-@pytest.fixture
-def web(shared_server: LoopbackServer) -> LoopbackServer:
-    shared_server.routes.clear()
-    with shared_server._lock:
-        shared_server.requests.clear()
-    return shared_server
-
-
-def serve(server: LoopbackServer, routes: dict) -> LoopbackServer:  # type: ignore[type-arg]
-    server.routes.update(routes)
-    return server
-
 
 BODY = "Il gruppo milanese ha acquisito la società torinese. È un'operazione da 42 milioni di €.".encode()
 

@@ -103,3 +103,9 @@ class LoopbackServer:
     def __exit__(self, *exc: object) -> None:
         self.httpd.shutdown()
         self.httpd.server_close()
+
+
+def serve(server: LoopbackServer, routes: dict[str, Route]) -> LoopbackServer:
+    """Add routes to a running server (tests chain it: `serve(web, {...}).url("/feed")`)."""
+    server.routes.update(routes)
+    return server
