@@ -186,3 +186,24 @@ def test_extraction_in_a_second_process_stores_the_same_events(tmp_path: Path) -
     assert rows(tmp_path / "process" / "wh" / "dealradar.duckdb", sql) == rows(
         tmp_path / "threads" / "wh" / "dealradar.duckdb", sql
     )
+
+
+def test_the_run_shows_its_new_deals_and_a_summary_as_prefect_artifacts(tmp_path: Path) -> None:
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+
+    with serve_demo_site(2, "127.0.0.1") as site:
+        state = nightly(
+            str(write_config(tmp_path, [{"name": "Il Giornale", "url": site.feed_url}])), return_state=True
+        )
+    summary = state.result()
+    with get_client(sync_client=True) as client:
+        artifacts = client.read_artifacts(
+            flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[state.state_details.flow_run_id]))
+        )
+    by_key = {a.key: str(a.data) for a in artifacts}
+    targets = [t for (t,) in rows(tmp_path / "wh" / "dealradar.duckdb", "SELECT target FROM deals") if t]
+    assert summary["deals_new"] == len(rows(tmp_path / "wh" / "dealradar.duckdb", "SELECT 1 FROM deals")) > 0
+    assert targets and all(t in by_key["new-deals"] for t in targets)
+    assert "Feeds:    1 fetched" in by_key["nightly-summary"]
+    assert f"{summary['articles_new']} new" in by_key["nightly-summary"]
