@@ -356,3 +356,14 @@ def test_never_raises_on_odd_input(nlp, title, words, noise):
             "ipo",
         }
         assert e.stake_pct is None or 0 < e.stake_pct <= 100
+
+
+def test_extract_jsonl_streams_many_lines_in_order(nlp, tmp_path):
+    src = tmp_path / "many.jsonl"
+    lines = [json.dumps({"id": i, "title": f"Faro{i} acquisisce Scoglio{i}", "text": ""}) for i in range(600)]
+    src.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    out = tmp_path / "out.jsonl"
+    stats = extract_jsonl(src, out, nlp=nlp)
+    rows = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert [r["id"] for r in rows] == list(range(600)) and stats["articles"] == 600
+    assert all(r["events"][0]["target"] == f"Scoglio{r['id']}" for r in rows)

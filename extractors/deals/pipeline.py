@@ -182,35 +182,43 @@ def extract_deals(
     return [list(doc._.deal_events or []) for doc in nlp.pipe(made, batch_size=batch_size)]
 
 
+JSONL_CHUNK = 256  # articles held in memory at once: input files can be any size
+
+
 def extract_jsonl(
     input_path: str | Path, output_path: str | Path, nlp: Language | None = None
 ) -> dict[str, int]:
     """`dealradar extract-deals`: one output line per input line; a bad line gets "events": [] and "error"."""
     nlp = nlp or default_pipeline()
     stats = {"articles": 0, "events": 0, "errors": 0}
-    rows: list[tuple[int, dict[str, Any] | None, str | None]] = []
-    with open(input_path, encoding="utf-8") as f:
+    with open(input_path, encoding="utf-8") as f, open(output_path, "w", encoding="utf-8") as out:
+        chunk: list[tuple[int, dict[str, Any] | None, str | None]] = []
         for n, line in enumerate(f, 1):
             if not line.strip():
                 continue
-            row, error = _parse_line(line, n)
-            rows.append((n, row, error))
-    good = [(n, r) for n, r, e in rows if e is None and r is not None]
-    results = extract_deals(((r.get("title"), r["text"]) for _, r in good), nlp=nlp)
-    by_line = {n: events for (n, _), events in zip(good, results, strict=True)}
-    with open(output_path, "w", encoding="utf-8") as out:
-        for n, row, error in rows:
-            stats["articles"] += 1
-            if error is not None:
-                stats["errors"] += 1
-                log.warning("%s:%d: %s", input_path, n, error)
-                rid = row.get("id") if isinstance(row, dict) else None
-                out.write(json.dumps({"id": rid, "events": [], "error": f"line {n}: {error}"}) + "\n")
-                continue
-            events = [e.to_dict() for e in by_line[n]]
-            stats["events"] += len(events)
-            out.write(json.dumps({"id": row["id"], "events": events}, ensure_ascii=False) + "\n")
+            chunk.append((n, *_parse_line(line, n)))
+            if len(chunk) >= JSONL_CHUNK:
+                _write_chunk(chunk, nlp, out, stats, input_path)
+                chunk = []
+        _write_chunk(chunk, nlp, out, stats, input_path)
     return stats
+
+
+def _write_chunk(chunk, nlp: Language, out, stats: dict[str, int], input_path) -> None:
+    good = [(n, row) for n, row, error in chunk if error is None and row is not None]
+    results = extract_deals(((row.get("title"), row["text"]) for _, row in good), nlp=nlp)
+    by_line = {n: events for (n, _), events in zip(good, results, strict=True)}
+    for n, row, error in chunk:
+        stats["articles"] += 1
+        if error is not None:
+            stats["errors"] += 1
+            log.warning("%s:%d: %s", input_path, n, error)
+            rid = row.get("id") if isinstance(row, dict) else None
+            out.write(json.dumps({"id": rid, "events": [], "error": f"line {n}: {error}"}) + "\n")
+            continue
+        events = [e.to_dict() for e in by_line[n]]
+        stats["events"] += len(events)
+        out.write(json.dumps({"id": row["id"], "events": events}, ensure_ascii=False) + "\n")
 
 
 def _parse_line(line: str, n: int) -> tuple[dict[str, Any] | None, str | None]:
