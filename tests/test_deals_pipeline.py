@@ -289,6 +289,13 @@ def test_huge_article_is_cut_not_fatal(nlp):
     assert [e.target for e in events if not e.background] == ["Scoglio"]
 
 
+def test_site_name_after_the_headline_is_not_a_party(nlp):
+    [event] = one(nlp, "Faro compra Scoglio per 3 milioni di euro | Corriere Innovazione")
+    assert event.parties == ["Faro", "Scoglio"]
+    [event] = one(nlp, "Accordo tra Faro e Scoglio - Il Post")
+    assert event.parties == ["Faro", "Scoglio"]
+
+
 def test_version_is_exposed():
     assert EXTRACTOR_VERSION.startswith("deals-")
 

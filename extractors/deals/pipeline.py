@@ -156,10 +156,21 @@ def default_pipeline() -> Language:
     return _DEFAULT_NLP
 
 
+_SITE_SUFFIX = re.compile(r"\s+[|–—-]\s+([^|–—-]{1,40})$")
+
+
+def _strip_site_suffix(title: str) -> str:
+    """ "Faro compra Scoglio - Il Post", "... | StartupItalia": the outlet's name is no party of the deal."""
+    m = _SITE_SUFFIX.search(title)
+    if m and len(m.group(1).split()) <= 4 and m.start() > 0:
+        return title[: m.start()]
+    return title
+
+
 def make_doc(nlp: Language, title: str | None, text: str) -> Doc:
     """One Doc for title + body; the title's end is remembered so that it stays its own sentence."""
     # "L’ok" -> "L'ok": the tokenizer splits elisions on the straight apostrophe only (offsets kept)
-    title = " ".join((title or "").split())[:MAX_TITLE_CHARS].replace("’", "'")
+    title = _strip_site_suffix(" ".join((title or "").split())[:MAX_TITLE_CHARS].replace("’", "'"))
     # a line wrapped inside a sentence ("22,3 miliardi di\ndollari") is a space; offsets stay the same
     # deals are told in the lead: a huge page is cut (spaCy refuses texts over nlp.max_length)
     body = _WRAPPED_LINE.sub(" ", (text or "")[:MAX_BODY_CHARS].replace("’", "'"))
