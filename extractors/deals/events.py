@@ -60,6 +60,12 @@ _NOT_STAKE = re.compile(
     r"crescere|cresciut\w*|salit\w*|sces\w*|guadagn\w*|perso|perde)\W*(\w+\W+){0,3}$",
     re.I,
 )
+# "L'operazione vale 35 milioni": what a deal is worth is its amount, not a company valuation
+_DEAL_VALUE = re.compile(
+    r"\b(operazione|deal|accordo|acquisizione|affare|transazione|round|investimento|offerta|cessione)\W+"
+    r"(\w+\W+){0,2}(vale|valga|varrebbe|valeva)\b",
+    re.I,
+)
 _EACH = re.compile(r"^\W*(ciascun[oa]|a testa|ognuno|l'uno)", re.I)
 _EACH_BEFORE = re.compile(r"\b(ciascun[oa]|ognuno|ognuna|entrambi)\b\W+(\w+\W+){0,3}$", re.I)
 
@@ -289,7 +295,8 @@ def sentence_figures(doc: Doc, cand: Candidate) -> Figures:
         if a.per_share:
             continue
         before = text[max(sent.start_char, a.start - 45) : a.start]
-        if _VALUATION_CUE.search(before):
+        cue = _VALUATION_CUE.search(before)
+        if cue and not (cue.group(1).lower().startswith(("val", "varr")) and _DEAL_VALUE.search(before)):
             if figures.valuation is None:
                 figures.valuation, figures.valuation_currency = a.value, a.currency
             continue
