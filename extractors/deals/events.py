@@ -29,13 +29,15 @@ _RUMOR = re.compile(
     r"\b(trattativ\w*|indiscrezion\w*|rumors?|voci|secondo (alcune |diverse )?fonti|fonti vicine|"
     r"sarebbe|sarebbero|potrebbe|potrebbero|avrebbe|avrebbero|dovrebbe|dovrebbero|starebbe|starebbero|"
     r"in corsa per|sta valutando|valuterebbe|sta per|stanno per|in pole|pronta a|pronto a|"
-    r"vicin[aoie] a|possibile|potenziale|studia|studiano|tratta per|negoziat\w*|negoziano|negozia|negoziando)\b",
+    r"vicin[aoie] a|possibile|potenziale|studia|studiano|tratta per|"
+    r"negoziat\w*|negoziano|negozia|negoziando)\b",
     re.I,
 )
 _COMPLETED = re.compile(
     r"\b(perfezionat\w*|completat\w*|closing|ha chiuso|hanno chiuso|chiusura d\w*|concluso|conclusa|"
     r"finalizzat\w*|portato a termine|ha debuttato|debutta|ha esordito|campanella|è sbarcat\w*|"
-    r"sono state vendute|ammess\w* alle negoziazioni|ha incassato|aveva incassato|è stata chiusa|è stato chiuso)\b",
+    r"sono state vendute|ammess\w* alle negoziazioni|ha incassato|aveva incassato|"
+    r"è stata chiusa|è stato chiuso)\b",
     re.I,
 )
 _PAST = re.compile(
