@@ -114,7 +114,7 @@ def find_drafts(doc: Doc) -> list[Draft]:
             continue
         in_title = sent.start < t_end
         if not in_title:
-            if lx.fold(sent.text) in title_key:
+            if lx.repeats_title(sent.text, title_key):
                 continue  # the page repeats its headline
             if sum(t.is_alpha for t in sent) >= 4:  # headings do not push the lead down
                 body_index += 1
@@ -601,7 +601,7 @@ def _body_sentences(doc: Doc) -> list[tuple[int, Span]]:
     title_key = lx.fold(doc[:t_end].text)
     out, index = [], 0
     for sent in doc.sents:
-        if sent.start < t_end or not sent.text.strip() or (title_key and lx.fold(sent.text) in title_key):
+        if sent.start < t_end or not sent.text.strip() or lx.repeats_title(sent.text, title_key):
             continue
         if sum(t.is_alpha for t in sent) >= 4:
             index += 1

@@ -31,6 +31,12 @@ def fold(text: str) -> str:
     return " ".join(s.replace("’", "'").split())
 
 
+def repeats_title(sentence: str, title_folded: str) -> bool:
+    """Whether a body sentence is the page repeating its headline (most of it, not a word of it)."""
+    s = fold(sentence)
+    return bool(title_folded) and bool(s) and s in title_folded and len(s) >= 0.6 * len(title_folded)
+
+
 @cache
 def italian_vocabulary() -> frozenset[str]:
     """Every word form and lemma of spacy-lookups-data's Italian tables, lower-cased (about 430,000)."""

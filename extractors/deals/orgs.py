@@ -368,7 +368,7 @@ def _case_counts(doc: Doc) -> dict[str, tuple[int, int]]:
     t_end = int(doc.user_data.get("dealradar.title_end", 0))
     title = lx.fold(doc[:t_end].text) if t_end else ""
     for sent in doc.sents:
-        if sent.start >= t_end and title and lx.fold(sent.text) in title:
+        if sent.start >= t_end and lx.repeats_title(sent.text, title):
             continue  # the page repeating its headline is not a second use
         for t in sent:
             if not t.is_alpha:

@@ -232,9 +232,6 @@ class SentenceView:
             return w
         return ""
 
-    def orgs_between(self, start: int, end: int) -> list[Span]:
-        return [o for o in self.orgs if o.start >= start and o.end <= end]
-
 
 def _is_passive(doc: Doc, trig: Span, view: SentenceView) -> bool:
     head = doc[trig.start]
