@@ -296,6 +296,18 @@ def test_site_name_after_the_headline_is_not_a_party(nlp):
     assert event.parties == ["Faro", "Scoglio"]
 
 
+@pytest.mark.parametrize(
+    "title",
+    [
+        "Groqqo Acquisisce La Startup Zentrix Per 20 Milioni Di Euro",
+        "GROQQO ACQUISISCE ZENTRIX PER 20 MILIONI",
+    ],
+)
+def test_title_case_and_upper_case_headlines(nlp, title):
+    [event] = one(nlp, title)
+    assert (event.deal_type, event.acquirer, event.target) == ("acquisition", "Groqqo", "Zentrix")
+
+
 def test_version_is_exposed():
     assert EXTRACTOR_VERSION.startswith("deals-")
 

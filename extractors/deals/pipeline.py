@@ -15,13 +15,14 @@ from pathlib import Path
 from typing import Any
 
 import spacy
+from spacy.lang.it.stop_words import STOP_WORDS
 from spacy.language import Language
 from spacy.tokens import Doc
 from spacy.util import compile_infix_regex
 
 from ..models import DealEvent
 from ..settings import ExtractionSettings
-from . import money, orgs, triggers  # noqa: F401  (registers the factories)
+from . import lexicon, money, orgs, triggers  # noqa: F401  (registers the factories)
 from .events import TITLE_END_KEY, doc_events
 
 log = logging.getLogger(__name__)
@@ -159,6 +160,29 @@ def default_pipeline() -> Language:
 _SITE_SUFFIX = re.compile(r"\s+[|–—-]\s+([^|–—-]{1,40})$")
 
 
+_WORD = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?")
+
+
+def _normalise_headline_case(title: str) -> str:
+    """ "Nvidia Acquisisce La Startup Groq", "NVIDIA ACQUISISCE GROQ": in a Title Case or upper-case
+    headline capitals mark nothing, so Italian words go to lower case and the other words keep a capital."""
+    words = _WORD.findall(title)
+    # function words ("La", "Per", "Di") capitalised inside the headline give Title Case away
+    inner = [w for w in words[1:] if w.lower() in STOP_WORDS]
+    title_case = len(inner) >= 2 and all(w[0].isupper() for w in inner)
+    if not (title_case or (title.isupper() and len(words) >= 3)):
+        return title
+    vocabulary = lexicon.italian_vocabulary()
+
+    def fix(m: re.Match[str]) -> str:
+        w = m.group(0)
+        if lexicon.fold(w) in vocabulary:
+            return w.lower()
+        return w[0] + w[1:].lower() if w.isupper() and len(w) > 4 else w
+
+    return _WORD.sub(fix, title)
+
+
 def _strip_site_suffix(title: str) -> str:
     """ "Faro compra Scoglio - Il Post", "... | StartupItalia": the outlet's name is no party of the deal."""
     m = _SITE_SUFFIX.search(title)
@@ -171,6 +195,7 @@ def make_doc(nlp: Language, title: str | None, text: str) -> Doc:
     """One Doc for title + body; the title's end is remembered so that it stays its own sentence."""
     # "L’ok" -> "L'ok": the tokenizer splits elisions on the straight apostrophe only (offsets kept)
     title = _strip_site_suffix(" ".join((title or "").split())[:MAX_TITLE_CHARS].replace("’", "'"))
+    title = _normalise_headline_case(title)
     # a line wrapped inside a sentence ("22,3 miliardi di\ndollari") is a space; offsets stay the same
     # deals are told in the lead: a huge page is cut (spaCy refuses texts over nlp.max_length)
     body = _WRAPPED_LINE.sub(" ", (text or "")[:MAX_BODY_CHARS].replace("’", "'"))
