@@ -1,7 +1,8 @@
 """CI gate: the deal extractor must not lose quality on the shared dev set (skipped when it is absent).
 
 Floors sit a little under the figures reached when the gate was set (see benchmarks/deals.py): whole set
-F1 0.833, precision 1.0, no false alarm on the no-deal articles. Raise them when the extractor improves.
+F1 0.853, precision 1.0, amount accuracy 0.81, no false alarm on the no-deal articles. Raise them when the
+extractor improves.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from extractors.deals import extract_deals, load_pipeline
 
 SHARED_DEALS = Path(__file__).resolve().parents[1].parent / "shared" / "deals"
 GOLD = SHARED_DEALS / "dev.jsonl"
-F1_FLOOR = 0.80
+F1_FLOOR = 0.82
 PRECISION_FLOOR = 0.90
 FALSE_ALARM_CEILING = 0.10
 AMOUNT_FLOOR = 0.75
