@@ -186,7 +186,11 @@ class OrgFinder:
             f = lx.fold(tok.text)
             generic = f in self.rejected or f in lx.PERSON_CUES
             # only function words and list words: "Faro Digitale", "Banca Idea" keep their common first word
-            opener = is_sentence_initial(tok) and (f in STOP_WORDS or f in lx.common_caps())
+            opener = (
+                is_sentence_initial(tok)
+                and (f in STOP_WORDS or f in lx.common_caps())
+                and f not in lx.GENERIC_HEADS  # "Gruppo Quercia": spaCy lists "gruppo" as a stop word
+            )
             if not (generic or opener) or doc[start:end].text in mid_caps:
                 break
             if f not in STOP_WORDS and not self._namey(doc, start + 1, end):
@@ -230,7 +234,7 @@ class OrgFinder:
             return False
         if f in STOP_WORDS:
             return True
-        if _bare_subject(tok):
+        if _bare_subject(tok) or _apposition_follows(tok):
             return False
         # "Girasole ha avviato...": a word written capitalised again and again, never in lower case, is a name
         counts = tok.doc.user_data.get("dealradar.case_counts")
@@ -359,6 +363,16 @@ def _bare_subject(tok: Token) -> bool:
     # also for forms that could be verbs ("Molo" of "molare", "Cima" of "cimare"): two verbs in a row
     # do not open an Italian sentence, so "Molo raccoglie", "Cima ha rilevato" name a subject
     return nxt.lower_ in _AUXILIARIES or verb_like(nxt)
+
+
+def _apposition_follows(tok: Token) -> bool:
+    """ "Mirtillo, la startup dell'agrifood...": a comma and an organisation noun describe a name."""
+    doc = tok.doc
+    after = [t.lower_ for t in doc[tok.i + 1 : tok.i + 5]]
+    if not after or after[0] != ",":
+        return False
+    nouns = [w for w in after[1:] if w not in {"la", "il", "lo", "l'", "una", "un", "uno", "nota", "noto"}]
+    return bool(nouns) and nouns[0] in lx.ORG_CUES
 
 
 def _case_counts(doc: Doc) -> dict[str, tuple[int, int]]:
