@@ -42,7 +42,9 @@ _COMPLETED = re.compile(
 )
 _PAST = re.compile(
     r"\b(scors[oa]|l'anno scorso|in passato|in precedenza|aveva|avevano|era stat\w*|erano stat\w*|fu|furono|"
-    r"già|anni fa|precedente\w*|negli ultimi anni|nel corso degli anni)\b",
+    r"già|anni fa|precedente\w*|negli ultimi anni|nel corso degli anni|era il (19|20)\d\d|"
+    # passato remoto of the deal verbs: history, not news
+    r"comprò|acquistò|acquisì|rilevò|investì|raccolse|cedette|vendette|incorporò|debuttò|sbarcò)\b",
     re.I,
 )
 _VALUATION_CUE = re.compile(
@@ -410,13 +412,13 @@ def select_news(doc: Doc, drafts: list[Draft]) -> list[Draft]:
     def about_title(d: Draft) -> bool:
         return any(same_company(n, t) for n in (d.target, d.acquirer) for t in title_names)
 
-    title_current = [d for d in title_drafts if not d.past]
     # "Le operazioni della settimana", "Acquisizioni miliardarie...": a headline announcing several deals
     roundup = any(t.lower_ in _ROUNDUP_WORDS for t in doc[:t_end])
     for d in drafts:
         if d.cand.in_title:
-            # "X, che aveva raccolto 8 milioni, rileva Y": the relative clause's deal is context
-            d.news = not d.past or not title_current
+            # "X, che aveva raccolto 8 milioni, rileva Y", "Dieci anni fa l'acquisizione di Y":
+            # a past deal in the headline is context (the past cue must sit in the deal's own clause)
+            d.news = not d.past
         elif d.cand.sent_index <= LEAD_SENTENCES and not d.past:
             if title_drafts:
                 d.news = any(
