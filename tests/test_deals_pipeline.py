@@ -76,6 +76,12 @@ def test_alias_that_is_a_common_word_needs_more_than_a_capital():
     assert [(e.acquirer, e.target) for e in events if not e.background] == [("Intesa Sanpaolo", "Fintastica")]
 
 
+def test_remembered_names_that_look_like_mistakes_are_not_taught_back():
+    custom = load_pipeline(known_companies=["Prodotto", "Milano", "Governo", "OpenAI", "Faro Digitale", ""])
+    patterns = {p["pattern"] for p in custom.get_pipe("entity_ruler").patterns}
+    assert patterns == {"OpenAI", "Faro Digitale"}
+
+
 def test_known_companies_and_aliases_win(nlp):
     settings = ExtractionSettings(aliases={"Intesa Sanpaolo": ["ISP"]})
     custom = load_pipeline(settings, known_companies=["Mela Verde"])

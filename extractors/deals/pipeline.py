@@ -98,10 +98,25 @@ def make_event_assembler(nlp: Language, name: str, min_confidence: float) -> Eve
     return EventAssembler(nlp, name, min_confidence)
 
 
+def _trustworthy_memory(name: str | None) -> bool:
+    """Companies remembered from past extractions may hold its mistakes ("Prodotto", "Milano"): a single
+    common Italian word or a listed place/institution is not taught back (config aliases always are)."""
+    name = (name or "").strip()
+    if len(name) < 2 or not any(c.isalpha() for c in name):
+        return False
+    folded = lexicon.fold(name)
+    if folded in lexicon.places() or folded in lexicon.institutions() or folded in lexicon.common_caps():
+        return False
+    single = len(name.split()) == 1
+    marked = any(c.isupper() for c in name[1:]) or any(c.isdigit() for c in name)  # OpenAI, P101, AOL
+    return not (single and not marked and folded in lexicon.italian_vocabulary())
+
+
 def _ruler_patterns(known_companies: Iterable[str], aliases: dict[str, list[str]]) -> list[dict[str, Any]]:
     patterns: list[dict[str, Any]] = []
     seen: set[str] = set()
-    for canonical, names in [(c, [c]) for c in known_companies] + [(c, [c, *a]) for c, a in aliases.items()]:
+    remembered = [(c, [c]) for c in known_companies if _trustworthy_memory(c)]
+    for canonical, names in remembered + [(c, [c, *a]) for c, a in aliases.items()]:
         for name in names:
             name = (name or "").strip()
             if len(name) < 2 or name in seen:
