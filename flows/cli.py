@@ -86,6 +86,7 @@ def run(config_path: Path) -> None:
     from flows.report import format_summary
 
     _load(config_path)  # fail on a bad config before Prefect starts
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")  # a local Prefect server stays quiet
     from flows.nightly import run_nightly
 
     summary = run_nightly(config_path)

@@ -35,6 +35,12 @@ from flows.tasks import fetch_all_feeds, fetch_and_extract_host
 log = logging.getLogger(__name__)
 
 MAX_KNOWN_COMPANIES = 5000  # the extractor's memory of names; the most mentioned ones first
+# Earlier nightly runs that may owe alerts: killed ("running") or ended before queueing them.
+OWING_ALERTS = """
+    SELECT run_id FROM runs WHERE kind = 'nightly'
+      AND (status = 'running'
+           OR NOT coalesce(try_cast(json_extract(stats, '$.alerts_queued') AS BOOLEAN), false))
+    ORDER BY started_at"""
 PROCESS_THRESHOLD = 200  # new articles from which deal extraction gets its own process (spawn costs ~3 s)
 
 
@@ -46,7 +52,9 @@ class RunState:
     run_id: str
     states: dict[str, FeedState]
     companies: list[str]
-    interrupted: list[str] = field(default_factory=list)  # earlier runs left "running" (killed)
+    interrupted: list[str] = field(
+        default_factory=list
+    )  # earlier runs that may owe alerts (see OWING_ALERTS)
     feeds: list[FeedResult] = field(default_factory=list)
     seen: set[str] = field(default_factory=set)
     articles: list[Article] = field(default_factory=list)
@@ -104,8 +112,7 @@ def _begin(config: Config) -> RunState:
     from warehouse.load import known_companies, load_feed_states, start_run
 
     with writer(config) as con:
-        left_running = "SELECT run_id FROM runs WHERE status = 'running' AND kind = 'nightly'"
-        interrupted = [row[0] for row in con.execute(left_running).fetchall()]
+        interrupted = [row[0] for row in con.execute(OWING_ALERTS).fetchall()]
         run_id = start_run(con, "nightly")
         states = load_feed_states(con)
         companies = known_companies(con)[:MAX_KNOWN_COMPANIES]
@@ -138,9 +145,11 @@ def _new_entries(run: RunState) -> dict[str, list]:
                 run.skipped["duplicate_in_run"] += 1
             else:
                 candidates[entry.url] = entry
-    with writer(run.config) as con:
-        run.seen = seen_urls(con, candidates)
-    run.skipped["already_stored"] += len(run.seen)
+    if candidates:  # a quiet night (every feed 304) does not open the warehouse here
+        with writer(run.config) as con:
+            run.seen = seen_urls(con, candidates)
+    if run.seen:
+        run.skipped["already_stored"] += len(run.seen)
     by_host: dict[str, list] = defaultdict(list)
     for url, entry in candidates.items():
         if url not in run.seen:
@@ -228,6 +237,7 @@ def _write(run: RunState) -> dict[str, Any]:
         if stored["articles_new"] or not _parquet_exists(run.config):
             _optional(run, "export", _export, run, con)
         summary = _summary(run, stored, clustered, alerts)
+        summary["alerts_queued"] = bool(alerts)  # False: the next run queues this run's alerts
         summary["_new_deals"] = _optional(run, "new-deals", new_deals_rows, con, run.run_id) or []
         status = "partial" if summary["feeds_failed"] or run.errors else "ok"
         summary["status"] = status
@@ -252,20 +262,27 @@ def _cluster(run: RunState, con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
 
 
 def _alerts(run: RunState, con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
-    """Queue the deals this run (and any killed earlier run) created or revised, then send all pending.
+    """Queue the deals this run (and any earlier run that did not get to it) created or revised, then
+    send all pending.
 
-    A run killed between clustering and queueing left deals whose alerts were never queued; queueing
-    is idempotent per run, so catching up those runs here loses no alert and doubles none.
+    A run killed (or failing) between clustering and queueing left deals whose alerts were never
+    queued; queueing is idempotent per run, so catching up those runs here loses no alert and doubles none.
     """
     from alerts.outbox import enqueue_alerts, pending
     from alerts.send import send_pending
-    from warehouse.load import finish_run
 
     enqueued = 0
     for run_id in [*run.interrupted, run.run_id]:
         enqueued += enqueue_alerts(con, run.config.alerts, run_id)
     for run_id in run.interrupted:
-        finish_run(con, run_id, "failed", {"error": f"interrupted; caught up by run {run.run_id}"})
+        con.execute(
+            """UPDATE runs SET status = CASE WHEN status = 'running' THEN 'failed' ELSE status END,
+                   finished_at = coalesce(finished_at, now()::TIMESTAMP),
+                   stats = json_merge_patch(coalesce(stats, '{}'), json_object('alerts_queued', true,
+                                            'alerts_caught_up_by', ?::VARCHAR))
+               WHERE run_id = ?""",
+            [run.run_id, run_id],
+        )
     sent = send_pending(con, run.config.alerts) or {}
     return {"enqueued": enqueued, "sent": sent.get("sent", 0), "pending": len(pending(con))}
 
@@ -301,7 +318,7 @@ def _summary(
             r.source.name: r.error or f"HTTP {r.http_status}" for r in run.feeds if r.status == "failed"
         },
         "articles_new": stored.get("articles_new", 0),
-        "articles_skipped": dict(skipped),
+        "articles_skipped": {reason: n for reason, n in skipped.items() if n},
         "deal_events": stored.get("events_new", 0),
         "deals_new": int(clustered.get("deals_new", 0) or 0),
         "deals_updated": int(clustered.get("deals_updated", 0) or 0),
@@ -313,10 +330,13 @@ def _summary(
 
 
 def _mark_failed(config: Config, run_id: str, exc: BaseException) -> None:
+    from warehouse.db import open_warehouse
     from warehouse.load import finish_run
 
     try:
-        with writer(config) as con:
+        # No second wait for a lock: if the file is held, the run stays "running" and the next run
+        # treats it as interrupted (it catches up its alerts).
+        with closing(open_warehouse(config.warehouse_settings(), lock_timeout_s=0)) as con:
             finish_run(con, run_id, "failed", {"error": f"{type(exc).__name__}: {exc}"})
     except Exception:  # the warehouse itself may be the problem; the next run starts afresh anyway
         log.warning("could not record the failure of run %s", run_id)

@@ -120,7 +120,7 @@ def snapshot(db: Path) -> dict[str, object]:
                    GROUP BY d.deal_id"""
             ),
             "not_sent": q("SELECT count(*) FROM alert_outbox WHERE status <> 'sent'")[0][0],
-            "sent": q("SELECT count(*) FROM alert_outbox WHERE status = 'sent'")[0][0],
+            "sent": {row[0] for row in q("SELECT alert_id FROM alert_outbox WHERE status = 'sent'")},
         }
     finally:
         con.close()
@@ -163,4 +163,7 @@ def test_runs_killed_at_several_points_then_rerun_lose_nothing_and_double_nothin
     assert got["new_alerts_per_deal"] and all(n == 1 for _, n in got["new_alerts_per_deal"])
     assert got["not_sent"] == 0
     ids = [headers["X-Dealradar-Alert-Id"] for headers, _ in hook.calls]
-    assert len(ids) == len(set(ids)) == got["sent"]
+    assert set(ids) == got["sent"]  # every alert delivered, none unknown
+    # A kill after the receiver got a message but before the outbox recorded it can only repeat that
+    # message, with the same X-Dealradar-Alert-Id (a receiver can drop the repeat): at most one per kill.
+    assert len(ids) - len(set(ids)) <= kills
