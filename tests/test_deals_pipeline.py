@@ -154,6 +154,14 @@ def test_post_money_valuation(nlp):
     assert (event.amount, event.valuation, event.currency) == (40_000_000, 400_000_000, "EUR")
 
 
+@pytest.mark.parametrize(
+    "title",
+    ["Borsa, la quotazione di Faro scende del 5%", "Faro, quotazione in calo a Piazza Affari dopo i conti"],
+)
+def test_share_price_moves_are_not_listings(nlp, title):
+    assert one(nlp, title) == []
+
+
 def test_acquisition_of_a_minority_stake_is_an_investment(nlp):
     [event] = one(nlp, "Faro rileva il 20% di Scoglio per 5 milioni di euro")
     assert event.deal_type == "investment" and event.stake_pct == 20 and event.amount == 5_000_000

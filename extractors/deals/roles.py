@@ -74,6 +74,11 @@ _MARKET_WORDS = re.compile(
 _PRICE_MOVE = re.compile(
     r"(rialzo|ribasso|calo|crescita|aumento|salita|discesa|crollo|balzo)\s+(della|delle)\s*$", re.I
 )
+_PRICE_AFTER = re.compile(
+    r"\W*(\w+\W+){0,2}(in calo|in rialzo|in ribasso|scende|sale|crolla|balza|cede|guadagna|perde|tocca|"
+    r"chiude a)\b",
+    re.I,
+)
 _NEGATION = re.compile(
     r"\b(non|né|nessun[ao]?|smentit\w*|smentisc\w*|esclud\w*|esclus\w*|rinunci\w*|nega|negato|"
     r"fallit\w*|salta\w*|naufragat\w*|ritirat\w*)\b",
@@ -615,8 +620,9 @@ def _ipo(trig, view: SentenceView, word, lemma):
     if word not in {"ipo", "matricola"} and not _MARKET_WORDS.search(view.sent.text):
         return None
     before = doc[max(view.sent.start, trig.start - 4) : trig.start].text
-    if _PRICE_MOVE.search(before):
-        return None
+    after = doc[trig.end : min(view.sent.end, trig.end + 4)].text
+    if _PRICE_MOVE.search(before) or _PRICE_AFTER.match(after):
+        return None  # "rialzo della quotazione", "la quotazione scende": a share price, not a listing
     target = _first_distinct(
         view.org_at(trig.end, 0) if word == "ipo" else None,
         view.org_after_word(_DI, trig.end, trig.end + 2),
