@@ -43,6 +43,8 @@ _COMPLETED = re.compile(
 _PAST = re.compile(
     r"\b(scors[oa]|l'anno scorso|in passato|in precedenza|aveva|avevano|era stat\w*|erano stat\w*|fu|furono|"
     r"già|anni fa|precedente\w*|negli ultimi anni|nel corso degli anni|era il (19|20)\d\d|"
+    # a reference point or a running total, not this week's deal
+    r"da quando|dalla fondazione|negli anni|finora|fino ad oggi|fino a oggi|in totale|complessivamente|"
     # passato remoto of the deal verbs: history, not news
     r"comprò|acquistò|acquisì|rilevò|investì|raccolse|cedette|vendette|incorporò|debuttò|sbarcò)\b",
     re.I,
@@ -429,7 +431,7 @@ def select_news(doc: Doc, drafts: list[Draft]) -> list[Draft]:
                 d.news = about_title(d)
             else:
                 # a headline without names: a round-up lists complete deals, otherwise the lead's first one
-                d.news = (roundup and _complete(d)) or d.cand.sent_index <= 2
+                d.news = (roundup and _complete(d)) or d.cand.sent_index <= 1
     news = _merge([d for d in drafts if d.news])
     news.sort(key=lambda d: (not d.cand.in_title, d.cand.sent_index))
     if not title_drafts and not title_names:
