@@ -143,6 +143,8 @@ def test_roles_by_construction(nlp, title, kind, acquirer, target):
             ("acquisition", "Faro", "Boa", "announced"),
         ),
         ("Picco ha rilevato Vetta Srl", ("acquisition", "Picco", "Vetta", "announced")),
+        ("Faro si allea con Scoglio per l'auto elettrica", ("partnership", "Faro", "Scoglio", "announced")),
+        ("Faro scommette 50 milioni su Scoglio", ("investment", "Faro", "Scoglio", "announced")),
     ],
 )
 def test_more_constructions(nlp, title, expected):

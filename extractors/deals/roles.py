@@ -441,6 +441,14 @@ def _investment(trig, view: SentenceView, word, lemma):
         return ("investment", acquirer, target, []) if target is not None else None
     if word == "ingresso" or lemma == "entrare":
         return _entry(trig, view, word)
+    if lemma in {"scommettere", "puntare"}:
+        target = view.org_after_word(_SU, trig.end, trig.end + 8)
+        acquirer = view.subject_before(trig.start, exclude=target)
+        return (
+            ("investment", acquirer, target, [])
+            if target is not None and _amount_follows(view, trig)
+            else None
+        )
     # investire / investimento
     acquirer = None
     if word.startswith("investiment"):
@@ -535,7 +543,7 @@ def _funding(trig, view: SentenceView, word, lemma):
 
 def _amount_follows(view: SentenceView, trig: Span) -> bool:
     spans = view.doc.spans.get("money", [])
-    return any(trig.end <= m.start <= trig.end + 4 for m in spans)
+    return any(trig.start < m.start <= trig.end + 4 for m in spans)
 
 
 def _word_is(doc: Doc, org: Span, words: frozenset[str]) -> bool:

@@ -66,6 +66,8 @@ PATTERNS: dict[str, list[list[dict]]] = {
         *_lemmas("investire"),
         [{"LOWER": {"REGEX": "^investit[oaie]$"}}],
         *_lowers("investimento", "quota", "partecipazione"),
+        # "X scommette/punta 50 milioni su Y": a headline way to say it invests
+        [{"LEMMA": {"IN": ["scommettere", "puntare"]}}, {"LIKE_NUM": True}],
         [{"LEMMA": "entrare"}, {"LOWER": {"IN": ["nel", "in"]}}, {"LOWER": "capitale"}],
         [{"LOWER": "ingresso"}],
         [{"LEMMA": "entrare"}, {"LOWER": "in"}],
@@ -85,6 +87,8 @@ PATTERNS: dict[str, list[list[dict]]] = {
         *_lowers("accordo", "intesa", "partnership", "alleanza", "memorandum", "partner"),
         _phrase("joint venture"),
         [{"LOWER": "collaborazione"}, {"LOWER": "strategica"}],
+        # "X si allea con Y"
+        [{"LOWER": "si"}, {"LOWER": {"REGEX": "^alle(a|ano|erà|eranno|ato|ata|ati)$"}}],
     ],
     "merger": [
         *_lowers("fusione", "incorporazione", "merger", "nozze", "matrimonio"),
