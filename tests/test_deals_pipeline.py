@@ -58,6 +58,19 @@ def test_people_places_months_institutions_are_not_companies(nlp):
     assert orgs(nlp, "", text) == []
 
 
+def test_ticker_is_not_a_second_company(nlp):
+    [events] = extract_deals(
+        [
+            (
+                "Faro, IPO a Wall Street",
+                "Con la sigla FRO è sbarcata al Nasdaq ieri. Il titolo è salito del 20%.",
+            )
+        ],
+        nlp=nlp,
+    )
+    assert [(e.deal_type, e.target, e.status) for e in events] == [("ipo", "Faro", "completed")]
+
+
 def test_news_source_is_not_a_party(nlp):
     found = orgs(nlp, "", "Secondo Reuters, Pinguino Spa tratta con Tricheco.")
     assert "Reuters" not in found and "Pinguino Spa" in found and "Tricheco" in found

@@ -158,7 +158,7 @@ class OrgFinder:
             return None
         if end - start > 1 and span.text.isupper() and all(t.lower_ in self.vocabulary for t in span):
             return None  # an upper-case heading ("START UP", "ULTIME NOTIZIE")
-        if self._is_person(doc, start, end) or self._is_source(doc, start, end):
+        if self._is_person(doc, start, end) or self._is_source(doc, start, end) or _is_ticker(doc, start):
             return None
         cue = self._has_cue(doc, start, end)
         if end - start == 1 and not cue and self._is_common_word(doc[start], mid_caps):
@@ -371,8 +371,19 @@ def _apposition_follows(tok: Token) -> bool:
     after = [t.lower_ for t in doc[tok.i + 1 : tok.i + 5]]
     if not after or after[0] != ",":
         return False
-    nouns = [w for w in after[1:] if w not in {"la", "il", "lo", "l'", "una", "un", "uno", "nota", "noto"}]
-    return bool(nouns) and nouns[0] in lx.ORG_CUES
+    articles = {"la", "il", "lo", "l'", "una", "un", "uno", "nota", "noto"}
+    rest = [t for t in doc[tok.i + 2 : tok.i + 5] if t.lower_ not in articles]
+    if not rest:
+        return False
+    # "Faro, IPO a Wall Street", "Faro, accordo con ...": the headline's topic is the deal's company
+    starts_deal = any(t.start == rest[0].i for t in doc.spans.get("deal_trigger", []))
+    return rest[0].lower_ in lx.ORG_CUES or starts_deal
+
+
+def _is_ticker(doc: Doc, start: int) -> bool:
+    """ "con la sigla RDDT", "ticker ABC": a stock symbol stands for a company already named."""
+    before = {t.lower_ for t in doc[max(0, start - 2) : start]}
+    return bool(before & {"sigla", "ticker", "simbolo"})
 
 
 def _case_counts(doc: Doc) -> dict[str, tuple[int, int]]:
