@@ -163,6 +163,11 @@ class OrgFinder:
         cue = self._has_cue(doc, start, end)
         if end - start == 1 and not cue and self._is_common_word(doc[start], mid_caps):
             return None
+        if end - start == 1 and (
+            sum(c.isalpha() for c in doc[start].text) < 2
+            or any(t.start == start for t in doc.spans.get("deal_trigger", []))  # "Fusione", "IPO"
+        ):
+            return None
         if end - start == 1 and doc[start].lower_ in STOP_WORDS:
             return None  # "Ma", "Se", "Ci": function words open sentences, they never name a company
         if end - start == 1 and lx.fold(doc[start].text) in lx.GENERIC_HEADS:
