@@ -82,7 +82,7 @@ def main() -> None:
 @main.command()
 @config_option
 def run(config_path: Path) -> None:
-    """Run the nightly flow once, now, and print its summary."""
+    """Run the nightly flow once, now, and print its summary (exit code 1 when every feed failed)."""
     from flows.report import format_summary
 
     _load(config_path)  # fail on a bad config before Prefect starts
@@ -91,6 +91,9 @@ def run(config_path: Path) -> None:
 
     summary = run_nightly(config_path)
     click.echo(format_summary(summary))
+    if summary["feeds_failed"] and not (summary["feeds_fetched"] or summary["feeds_not_modified"]):
+        click.echo("dealradar: error: every feed failed (no network? see the reasons above)", err=True)
+        sys.exit(1)
 
 
 @main.command()
