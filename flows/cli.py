@@ -3,6 +3,7 @@ that need them, so `dealradar --help` answers at once."""
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -42,6 +43,25 @@ class _Group(click.Group):
                 raise
             click.echo(f"dealradar: error: {exc}", err=True)
             ctx.exit(_exit_code(exc))
+
+
+class _NoTracebackForUserErrors(logging.Filter):
+    """Prefect logs a failed flow run's exception with its traceback; for a library error (locked file,
+    bad feed...) the console gets the message only, as the CLI prints it again in one line. The run's log
+    in the Prefect API keeps the traceback (its handler sees the record first)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and record.exc_info[1] is not None and _is_user_error(record.exc_info[1]):
+            record.exc_info = None
+            record.exc_text = None
+        return True
+
+
+def _quiet_prefect_tracebacks() -> None:
+    for name in ("prefect", ""):
+        for handler in logging.getLogger(name).handlers:
+            if not any(isinstance(f, _NoTracebackForUserErrors) for f in handler.filters):
+                handler.addFilter(_NoTracebackForUserErrors())
 
 
 def config_option(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -89,6 +109,7 @@ def run(config_path: Path) -> None:
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")  # a local Prefect server stays quiet
     from flows.nightly import run_nightly
 
+    _quiet_prefect_tracebacks()
     summary = run_nightly(config_path)
     click.echo(format_summary(summary))
     if summary["feeds_failed"] and not (summary["feeds_fetched"] or summary["feeds_not_modified"]):
@@ -159,6 +180,7 @@ def reextract(since: str | None, config_path: Path) -> None:
     _load(config_path)
     from flows.reextract import run_reextract
 
+    _quiet_prefect_tracebacks()
     summary = run_reextract(config_path, since)
     click.echo(
         f"re-extracted {summary['articles']} articles with extractor {summary['extractor_version']}: "

@@ -182,3 +182,30 @@ def test_demo_runs_offline_and_prints_the_deals(tmp_path: Path) -> None:
     assert "Deals in the demo warehouse" in result.output
     assert "DataVela" in result.output and "dealradar sql --config" in result.output
     assert (tmp_path / "demo-data" / "dealradar.duckdb").exists()
+
+
+@pytest.mark.slow
+@pytest.mark.usefixtures("prefect_harness")
+def test_run_with_the_warehouse_held_by_an_analyst_fails_clearly_and_stores_nothing(tmp_path: Path) -> None:
+    config = empty_warehouse(tmp_path, warehouse={"lock_timeout_s": 1})
+    db = tmp_path / "wh" / "dealradar.duckdb"
+    holder = subprocess.Popen(
+        [sys.executable, "-c", f"import duckdb, sys; c = duckdb.connect({str(db)!r}, read_only=True); "
+                               "print('open', flush=True); sys.stdin.read()"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "open"
+        result = CliRunner().invoke(main, ["run", "--config", str(config)])
+    finally:
+        holder.communicate("")
+    assert result.exit_code == 1
+    assert "dealradar: error:" in result.output and str(db) in result.output
+    assert "Traceback" not in result.output
+    import duckdb
+
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        assert con.execute("SELECT count(*) FROM runs").fetchone() == (0,)
+    finally:
+        con.close()
