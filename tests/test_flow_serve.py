@@ -61,3 +61,25 @@ def test_serve_registers_the_scheduled_deployment_and_runs_until_stopped(tmp_pat
             proc.wait()
         if proc.stdout:
             proc.stdout.close()
+
+
+def test_prefect_yaml_deploys_the_same_deployment_onto_a_process_work_pool(tmp_path: Path) -> None:
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.actions import WorkPoolCreate
+    from prefect.settings import PREFECT_API_URL
+
+    with get_client(sync_client=True) as client:
+        client.create_work_pool(WorkPoolCreate(name="dealradar", type="process"), overwrite=True)
+    env = {**os.environ, "PREFECT_API_URL": str(PREFECT_API_URL.value()), "DEALRADAR_HOME": str(ROOT)}
+    out = subprocess.run(
+        [str(Path(sys.executable).with_name("prefect")), "--no-prompt", "deploy", "--all"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stdout + out.stderr
+    deployment = read_deployment("dealradar-nightly/nightly")
+    assert deployment is not None and deployment.work_pool_name == "dealradar"
+    schedule = deployment.schedules[0].schedule
+    assert (schedule.cron, schedule.timezone) == ("0 2 * * *", "Europe/Rome")
+    assert deployment.global_concurrency_limit.limit == 1
+    assert deployment.concurrency_options.collision_strategy.value == "CANCEL_NEW"
+    assert deployment.entrypoint == "flows/nightly.py:nightly"
