@@ -16,10 +16,10 @@ from extractors.deals import extract_deals, load_pipeline
 FIXTURES = Path(__file__).parent / "fixtures" / "deals"
 # cases.yaml grew with the rules; blind.yaml was written before running the extractor on it
 # (first try: 8/10 on the first batch, 10/10 on the second, 5/6 on the third, 4/6 on the fourth,
-# 6/7 on the fifth)
+# 6/7 on the fifth); recall.yaml holds the phenomena of the recall pass on independent articles
 CASES = [
     case
-    for name in ("cases.yaml", "blind.yaml")
+    for name in ("cases.yaml", "blind.yaml", "recall.yaml")
     for case in yaml.safe_load((FIXTURES / name).read_text(encoding="utf-8"))
 ]
 
@@ -32,7 +32,10 @@ def nlp():
 def _matches(event, want: dict) -> bool:
     for key, value in want.items():
         got = getattr(event, key)
-        if key in {"amount", "stake_pct"}:
+        if key in {"amount", "stake_pct"} and value is None:
+            if got is not None:
+                return False
+        elif key in {"amount", "stake_pct"}:
             if got is None or abs(got - value) > 0.01 * value:
                 return False
         elif got != value:

@@ -37,7 +37,8 @@ _COMPLETED = re.compile(
     r"\b(perfezionat\w*|completat\w*|closing|ha chiuso|hanno chiuso|chiusura d\w*|concluso|conclusa|"
     r"finalizzat\w*|portato a termine|ha debuttato|debutta|ha esordito|campanella|è sbarcat\w*|"
     r"sono state vendute|ammess\w* alle negoziazioni|ha incassato|aveva incassato|"
-    r"è stata chiusa|è stato chiuso)\b",
+    r"è stata chiusa|è stato chiuso|si è chius\w*|si sono chius\w*|si è quotat\w*|è avvenut\w*|"
+    r"è già avvenut\w*)\b",
     re.I,
 )
 _PAST = re.compile(
@@ -50,7 +51,7 @@ _PAST = re.compile(
     re.I,
 )
 _VALUATION_CUE = re.compile(
-    r"(valutazion\w*|valutat\w*|valore di mercato|post-money|pre-money|capitalizz\w*|"
+    r"(valutazion\w*|valutat\w*|valore di mercato|post-money|pre-money|capitalizz\w*|valorizz\w*|"
     r"valga|vale|varrebbe)\W*(\w+\W+){0,4}$",
     re.I,
 )
@@ -401,6 +402,8 @@ def same_company(a: str | None, b: str | None) -> bool:
 def _compatible(a: str, b: str) -> bool:
     if a == b:
         return True
+    if {a, b} == {"ipo", "funding_round"}:
+        return True  # "sbarca al Nasdaq: raccolti 75 milioni": the money raised is the listing's
     return {a, b} <= {"funding_round", "investment"} or {a, b} <= {"acquisition", "investment", "merger"}
 
 
@@ -487,7 +490,9 @@ def _merge(drafts: list[Draft]) -> list[Draft]:
 
 def _absorb(host: Draft, other: Draft) -> None:
     stake = host.figures.stake_pct is not None or other.figures.stake_pct is not None
-    if host.deal_type == "investment" and other.deal_type == "funding_round" and not stake:
+    if "ipo" in {host.deal_type, other.deal_type}:
+        host.deal_type, host.acquirer = "ipo", None  # an IPO's proceeds are no funding round
+    elif host.deal_type == "investment" and other.deal_type == "funding_round" and not stake:
         # "l'ingresso di X in Y" told as Y's round: one round, X among its investors
         host.deal_type = "funding_round"
         if host.acquirer and host.acquirer not in host.parties:
@@ -498,6 +503,7 @@ def _absorb(host: Draft, other: Draft) -> None:
         and other.deal_type == "investment"
         or (
             host.deal_type == other.deal_type == "investment"
+            and not stake  # "X, attraverso il suo fondo Y, acquista il 5%": one stake, named twice
             and host.acquirer
             and other.acquirer
             and not same_company(host.acquirer, other.acquirer)

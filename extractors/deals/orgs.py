@@ -18,6 +18,7 @@ from spacy.tokens import Doc, Span, Token
 from . import lexicon as lx
 
 CONNECTORS = frozenset({"di", "de", "del", "della", "dei", "&", "and", "of", "von", "van", "e"})
+_DI_CONNECTORS = frozenset({"di", "del", "della", "dei", "delle", "degli"})
 _LEGAL_TOKENS = {"S.p": (".", "A."), "S.r": (".", "l.")}
 _OPENERS = frozenset({'"', "“", "«", "'", "(", ":", "-", "–", "—", "‘", "|"})
 _PREPOSITIONS = frozenset(
@@ -73,6 +74,8 @@ def is_sentence_initial(token: Token) -> bool:
     if token.is_sent_start:
         return True
     prev = token.nbor(-1)
+    if prev.text == "-" and not prev.whitespace_ and prev.i > 0 and not prev.nbor(-1).whitespace_:
+        return False  # "Poste Italiane-Microsoft": a hyphen glued to both words joins two names
     return prev.is_space or prev.text in _OPENERS or prev.text in {".", "!", "?"}
 
 
@@ -106,6 +109,16 @@ def capitalised_runs(sent: Span) -> Iterator[tuple[int, int]]:
                 and doc[j].lower_ != "e"
             ):
                 j += 2
+            elif (
+                # "Banco di Desio e della Brianza": "e" + a "di" connector continues a name already joined
+                # by "di"; "Tim e Vodafone" (no "di" before, no "di" after "e") stays two names
+                doc[j].lower_ in {"e", "ed"}
+                and j + 2 < end
+                and doc[j + 1].lower_ in _DI_CONNECTORS
+                and is_capitalised(doc[j + 2])
+                and any(doc[k].lower_ in _DI_CONNECTORS for k in range(i + 1, j))
+            ):
+                j += 3
             else:
                 break
         yield i, j

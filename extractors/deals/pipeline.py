@@ -64,6 +64,9 @@ class Breaks:
                 and prev.text in _FINAL_PUNCT
             ):
                 tok.is_sent_start = True
+            elif prev.text == "." and (tok.text in {",", ";", ")"} or tok.is_lower):
+                # "Neurotech Pharma Inc., nata a Siena": a full stop of an abbreviation ends no sentence
+                tok.is_sent_start = False
         return doc
 
     def pipe(self, docs: Iterable[Doc], batch_size: int = 32) -> Iterator[Doc]:

@@ -86,6 +86,16 @@ _NEGATION = re.compile(
 )
 
 
+_DENIAL = re.compile(
+    r"\b(smentit\w*|smentisc\w*|smentiscono|ha negato|hanno negato|nega|negano|esclude|escludono)\b", re.I
+)
+# "Amazon, attraverso il suo fondo X, acquista": the vehicle is named, the subject is before it
+_VEHICLE_WORDS = frozenset({"attraverso", "tramite", "mediante"})
+# "le startup italiane hanno raccolto 1,2 miliardi": a plural, generic subject is a statistic
+_GENERIC_PLURALS = frozenset(
+    {"startup", "aziende", "imprese", "società", "scaleup", "pmi", "fintech", "realtà", "banche", "fondi"}
+)
+
 _PARTICIPLE = re.compile(r"^(acquisit|acquistat|rilevat|comprat)[oaie]$")
 
 
@@ -182,7 +192,7 @@ class SentenceView:
                 continue  # the object of another verb ("è stato eletto X")
             fallback = fallback or org
             prev = self._word_before(org)
-            if prev not in PREPOSITIONS:
+            if prev not in PREPOSITIONS and prev not in _VEHICLE_WORDS:
                 return self.head_of_conjunction(org)
         return fallback
 
@@ -204,7 +214,8 @@ class SentenceView:
         before = [o for o in self.orgs if o.end <= org.start]
         if not before or not self._joined(before[-1], org):
             return org
-        if not any(t.lower_ in {"e", "ed"} for t in self.doc[before[-1].end : org.start]):
+        between = self.doc[before[-1].end : org.start]
+        if not any(t.lower_ in {"e", "ed"} for t in between) and between.text != "-":
             return org
         head = org
         for prev in reversed(before):
@@ -216,6 +227,10 @@ class SentenceView:
 
     def _joined(self, a: Span, b: Span) -> bool:
         between = self.doc[a.end : b.start]
+        if between.text == "-" and not self.doc[a.end - 1].whitespace_ and not between[0].whitespace_:
+            # a headline pair glued by a hyphen: "Poste Italiane-Microsoft, siglata l'alleanza"; in the body
+            # the hyphen joins two forms of one name ("Mfe-MediaForEurope")
+            return b.start < int(self.doc.user_data.get("dealradar.title_end", 0))
         if not 0 < len(between) <= 4 or not any(t.lower_ in {"e", "ed", ","} for t in between):
             return False
         return not any(
@@ -228,7 +243,7 @@ class SentenceView:
         skipped = 0
         while i >= self.sent.start and skipped < 3:
             w = self.doc[i].lower_
-            if w in PREPOSITIONS or w in {",", "(", "e"}:
+            if w in PREPOSITIONS or w in _VEHICLE_WORDS or w in {",", "(", "e"}:
                 return w
             if self.doc[i].is_alpha or w.endswith("'"):
                 skipped += 1
@@ -274,7 +289,10 @@ def roles_for(trig: Span, view: SentenceView) -> tuple[str, Span | None, Span | 
 
 def _negated(trig: Span, view: SentenceView) -> bool:
     window = view.doc[max(view.sent.start, trig.start - 6) : trig.start].text
-    return _NEGATION.search(window) is not None
+    if _NEGATION.search(window) is not None:
+        return True
+    # "X ha smentito le indiscrezioni secondo cui ... lancerebbe un'offerta": a denied deal, however far
+    return _DENIAL.search(view.doc[view.sent.start : trig.start].text) is not None
 
 
 def _is_statistic(trig: Span, view: SentenceView) -> bool:
@@ -520,15 +538,19 @@ def _funding(trig, view: SentenceView, word, lemma):
     if lemma in {"incassare", "ottenere"} and not _amount_follows(view, trig):
         return None  # "ottiene un premio", "incassa ricavi": only money obtained is a round
     if lemma in {"raccogliere", "incassare", "ottenere"} or word.startswith("raccolt"):
+        if _generic_plural_subject(trig, view):
+            return None
         target = view.subject_before(trig.start)
         if target is None:  # "Ha raccolto 2 milioni la startup X": the subject follows, investors follow "da"
             target = view.org_at(trig.end, 14)
-            if target is not None and _word_is(doc, target, _DA):
+            if target is not None and _word_is(doc, target, _DA | _DI):
                 target = None
     else:
         target = _first_distinct(
             view.org_after_word(_PER | _DI, trig.end, trig.end + 8),
             view.org_after_word(frozenset({"favore"}), trig.end, trig.end + 8, gap=2),
+            # "il round da 7 milioni con cui X finanzia ...": X raises it
+            view.org_after_word(frozenset({"cui"}), trig.end, trig.end + 8, gap=1),
             view.subject_before(trig.start),
         )
     lead = _lead_investor(view)
@@ -539,6 +561,14 @@ def _funding(trig, view: SentenceView, word, lemma):
     others = [o for o in view.orgs if o.start != target.start and (lead is None or o.start != lead.start)]
     others = [o for o in others if o.start > trig.start or _word_is(doc, o, _DA)]
     return "funding_round", lead, target, others
+
+
+def _generic_plural_subject(trig: Span, view: SentenceView) -> bool:
+    """ "le startup italiane hanno raccolto", "Nel 2024 le fintech hanno raccolto": a market total."""
+    doc = view.doc
+    words = [t.lower_ for t in doc[max(view.sent.start, trig.start - 5) : trig.start]]
+    pairs = zip(words, words[1:], strict=False)
+    return any(w in {"le", "i", "gli"} and nxt in _GENERIC_PLURALS for w, nxt in pairs)
 
 
 def _amount_follows(view: SentenceView, trig: Span) -> bool:
@@ -569,7 +599,8 @@ def _lead_investor(view: SentenceView) -> Span | None:
 
 def _partnership(trig, view: SentenceView, word, lemma):
     first = second = None
-    tra = view.org_after_word(frozenset({"tra", "fra"}), trig.end, trig.end + 3)
+    # "Accordo da 200 milioni tra X e Y": the parties may follow the figure
+    tra = view.org_after_word(frozenset({"tra", "fra"}), trig.end, trig.end + 7)
     if tra is not None:
         first = tra
         second = view.org_after_word(frozenset({"e", "ed", "con"}), tra.end, tra.end + 2)
@@ -599,6 +630,9 @@ def _merger(trig, view: SentenceView, word, lemma):
         absorber = view.org_after_word(_IN, start, start + 3)
         if absorbed is None:
             absorbed = view.subject_before(trig.start, exclude=absorber)
+        elif absorber is None:
+            # "il cda di X ha approvato la fusione per incorporazione di Y": X absorbs Y
+            absorber = view.subject_before(trig.start, exclude=absorbed)
         if absorber is None or absorbed is None:
             return None
         return "merger", absorber, absorbed, []

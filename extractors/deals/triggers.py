@@ -87,6 +87,15 @@ PATTERNS: dict[str, list[list[dict]]] = {
         *_lowers("accordo", "intesa", "partnership", "alleanza", "memorandum", "partner"),
         _phrase("joint venture"),
         [{"LOWER": "collaborazione"}, {"LOWER": "strategica"}],
+        # supply and licensing contracts between companies: "un contratto di fornitura", a PPA
+        [
+            {"LOWER": {"IN": ["contratto", "contratti"]}},
+            {"LOWER": "di"},
+            {"LOWER": {"IN": ["fornitura", "licenza", "distribuzione", "servizio", "servizi"]}},
+        ],
+        [{"LOWER": {"IN": ["contratto", "contratti"]}}, {"LOWER": {"IN": ["quadro", "pluriennale"]}}],
+        _phrase("power purchase agreement"),
+        [{"LOWER": {"IN": ["ppa", "licensing"]}}],
         # "X si allea con Y"
         [{"LOWER": "si"}, {"LOWER": {"REGEX": "^alle(a|ano|erà|eranno|ato|ata|ati)$"}}],
     ],
@@ -102,6 +111,10 @@ PATTERNS: dict[str, list[list[dict]]] = {
     ],
     "ipo": [
         *_lowers("ipo", "quotazione", "matricola", "quotarsi"),
+        # longer than the acquisition trigger "offerta": an IPO, not a takeover bid
+        _phrase("offerta pubblica iniziale"),
+        # "si è quotata al Nasdaq" (a bare "quotata a Piazza Affari" only describes a listed company)
+        [{"LOWER": "si"}, {"LOWER": {"IN": ["è", "sono"]}}, {"LOWER": {"REGEX": "^quotat[oaie]$"}}],
         [{"LOWER": "si"}, {"LOWER": {"REGEX": "^quot(a|ano|erà|eranno|erebbe|erebbero)$"}}],
         [{"LEMMA": {"IN": ["debutto", "debuttare", "sbarco", "sbarcare", "approdo", "approdare"]}}],
         [
