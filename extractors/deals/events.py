@@ -22,6 +22,7 @@ from .roles import Candidate, SentenceView, _lead_investor, roles_for
 
 LEAD_SENTENCES = 5  # body sentences that still belong to the lead of a news article
 MAX_NEWS_EVENTS = 3
+MAX_ROUNDUP_EVENTS = 6
 VALUATION_TOLERANCE = 0.05
 TITLE_END_KEY = "dealradar.title_end"
 
@@ -58,7 +59,9 @@ _VALUATION_CUE = re.compile(
 _NOT_DEAL_MONEY = re.compile(
     r"(fatturato|ricavi|utile|utili|perdit\w+|prezzo|prezzi|costa|costo|multa|sanzion\w+|riscatto|bilancio|"
     r"debito|stipendi\w*|patrimonio|giro d'affari|ebitda|margin\w*|budget|spesa|spende|costerà|mensil\w*|"
-    r"previsione|previsioni|stimat\w*|detiene|possied\w*|posseggono)\W*(\w+\W+){0,3}$",
+    r"previsione|previsioni|stimat\w*|detiene|possied\w*|posseggono|"
+    # "nasce un gruppo da 2 miliardi": the size of the combined company, not the deal's value
+    r"nasce|nascerà|nascerebbe|vita)\W*(\w+\W+){0,3}$",
     re.I,
 )
 _NOT_STAKE = re.compile(
@@ -71,6 +74,11 @@ _NOT_STAKE = re.compile(
 _DEAL_VALUE = re.compile(
     r"\b(operazione|deal|accordo|acquisizione|affare|transazione|round|investimento|offerta|cessione)\W+"
     r"(\w+\W+){0,2}(vale|valga|varrebbe|valeva)\b",
+    re.I,
+)
+_NOT_DEAL_AFTER = re.compile(
+    r"\W*(di|in)\s+(ricavi|fatturato|giro d'affari|capitalizzazione|utile|utili|perdit\w+|ebitda|debiti|"
+    r"asset|masse|attivi)\b",
     re.I,
 )
 _EACH = re.compile(r"^\W*(ciascun[oa]|a testa|ognuno|l'uno)", re.I)
@@ -155,6 +163,13 @@ def find_drafts(doc: Doc) -> list[Draft]:
         # "accordo per acquisire": the agreement is the vehicle of a stronger deal in the same sentence
         if any(c.deal_type != "partnership" for c in found):
             found = [c for c in found if c.deal_type != "partnership"]
+        # "X rileva il 35% di Y attraverso un aumento di capitale": the capital increase is Y's, not X's
+        buyers = {
+            c.acquirer.start for c in found if c.acquirer is not None and c.deal_type != "funding_round"
+        }
+        found = [
+            c for c in found if not (c.deal_type == "funding_round" and c.target and c.target.start in buyers)
+        ]
         for cand in _dedupe(found):
             drafts.append(_draft(doc, cand))
     return drafts
@@ -309,6 +324,7 @@ def sentence_figures(doc: Doc, cand: Candidate) -> Figures:
             continue
         if (
             _NOT_DEAL_MONEY.search(before)
+            or _NOT_DEAL_AFTER.match(text[a.end : a.end + 30])
             or _EACH.search(text[a.end : a.end + 15])
             or _EACH_BEFORE.search(before)
         ):
@@ -419,16 +435,26 @@ def select_news(doc: Doc, drafts: list[Draft]) -> list[Draft]:
 
     # "Le operazioni della settimana", "Acquisizioni miliardarie...": a headline announcing several deals
     roundup = any(t.lower_ in _ROUNDUP_WORDS for t in doc[:t_end])
+    # "I round della settimana", "tre operazioni in una settimana": a headline that counts its deals
+    listing = _counts_deals(doc[:t_end])
     for d in drafts:
         if d.cand.in_title:
             # "X, che aveva raccolto 8 milioni, rileva Y", "Dieci anni fa l'acquisizione di Y":
             # a past deal in the headline is context (the past cue must sit in the deal's own clause)
             d.news = not d.past
+        elif listing and not d.past:
+            d.news = _complete(d)  # a round-up tells each of its deals in full, anywhere in the body
+        elif not d.past and _current(d) and _complete(d) and (about_title(d) or not title_names):
+            # "X ha annunciato ieri di aver rilevato Y": a profile's news told in the body
+            d.news = True
         elif d.cand.sent_index <= LEAD_SENTENCES and not d.past:
             if title_drafts:
                 d.news = any(
                     same_company(d.target, t.target) and _compatible(d.deal_type, t.deal_type)
                     for t in title_drafts
+                ) or (
+                    # a second deal of the headline's company, stated in full in the lead
+                    any(same_company(d.target, n) for n in title_names) and _complete(d)
                 )
             elif title_names:
                 d.news = about_title(d)
@@ -437,10 +463,18 @@ def select_news(doc: Doc, drafts: list[Draft]) -> list[Draft]:
                 d.news = (roundup and _complete(d)) or d.cand.sent_index <= 1
     news = _merge([d for d in drafts if d.news])
     news.sort(key=lambda d: (not d.cand.in_title, d.cand.sent_index))
-    if not title_drafts and not title_names:
+    if listing:
+        news = [d for d in news if _complete(d) or d.cand.in_title and d.figures.amount is None]
+        news = news[:MAX_ROUNDUP_EVENTS]
+    elif not title_drafts and not title_names:
         complete = [d for d in news if _complete(d)]
-        news = complete if roundup and len(complete) >= 2 else news[:1]
-    news = news[:MAX_NEWS_EVENTS]
+        current = [d for d in news if _current(d)]
+        news = (
+            complete
+            if roundup and len(complete) >= 2
+            else (news[:1] + [d for d in current if d not in news[:1]])
+        )
+    news = news[: MAX_ROUNDUP_EVENTS if listing else MAX_NEWS_EVENTS]
     kept = {id(d) for d in news}
     background = [d for d in drafts if id(d) not in kept and not any(d in n.merged for n in news)]
     background = [
@@ -465,6 +499,45 @@ _ROUNDUP_WORDS = frozenset(
         "settimana",
     ]
 )
+
+
+_COUNT_WORDS = frozenset(
+    ["due", "tre", "quattro", "cinque", "sei", "sette", "otto", "nove", "dieci", "i", "le"]
+)
+_COUNTED_DEALS = frozenset(
+    ["round", "operazioni", "acquisizioni", "deal", "fusioni", "investimenti", "startup", "colpi", "accordi"]
+)
+_CURRENT = re.compile(
+    r"\b(ieri|oggi|stamattina|stamane|in giornata|questa settimana|nelle ultime ore|ha annunciato|"
+    r"hanno annunciato|annuncia|annunciano|lunedì|martedì|mercoledì|giovedì|venerdì|sabato|domenica)\b",
+    re.I,
+)
+
+
+def _counts_deals(title: Span) -> bool:
+    """ "I round della settimana", "Tre operazioni in una settimana", "Le acquisizioni del mese"."""
+    words = [t.lower_ for t in title]
+    for k, w in enumerate(words[:-1]):
+        nxt = words[k + 1]
+        if nxt not in _COUNTED_DEALS:
+            continue
+        if w in _COUNT_WORDS and (w not in {"i", "le"} or _PERIOD.search(title.text)):
+            return True
+        if w.isdigit() and nxt != "round":
+            return True
+    return False
+
+
+_PERIOD = re.compile(
+    r"\b(della settimana|del mese|dell'anno|della giornata|del giorno|settimanal\w*)\b", re.I
+)
+
+
+def _current(d: Draft) -> bool:
+    """A deal told as today's: "ieri", "oggi", "ha annunciato", a weekday."""
+    return _CURRENT.search(clause_of(d.cand.trigger, d.cand.sent).text) is not None or bool(
+        _CURRENT.search(d.cand.sent.text[:40])
+    )
 
 
 def _complete(d: Draft) -> bool:

@@ -586,14 +586,33 @@ def _lead_investor(view: SentenceView) -> Span | None:
         low = tok.lower_
         if tok.lemma_ == "guidare" or low.startswith(("guidat", "capitanat", "guida")):
             org = view.org_after_word(_DA, tok.i + 1, tok.i + 3)
-            if org is None and low == "guidare":
-                org = view.org_at(tok.i + 1, 9)
+            if org is None and low in {"guidare", "guida", "guidano", "guiderà"}:
+                # "A guidare il round è X", "Guida l'operazione X": the leader follows, after "è"
+                org = _inverted_subject(view, tok.i + 1, 9)
             if org is not None:
                 return org
         if low == "lead" and tok.i + 1 < len(doc) and doc[tok.i + 1].lower_ == "investor":
             org = view.org_at(tok.i + 2, 3)
             if org is not None:
                 return org
+    return None
+
+
+def _inverted_subject(view: SentenceView, pos: int, max_gap: int) -> Span | None:
+    """The first organisation within max_gap tokens, across "è"/"sono" but no clause break or other verb."""
+    for org in view.orgs:
+        if org.start < pos:
+            continue
+        if org.start > pos + max_gap:
+            return None
+        between = view.doc[pos : org.start]
+        if any(
+            t.text in {";", ".", ":", "?", "!"}
+            or (verb_like(t) and t.lower_ not in {"è", "sono", "sarà", "saranno"})
+            for t in between
+        ):
+            return None
+        return org
     return None
 
 
