@@ -41,6 +41,20 @@ def extract_here(
 _PROCESS: ProcessPoolExecutor | None = None
 
 
+def extractor_version(in_worker: bool = False) -> str:
+    """EXTRACTOR_VERSION of the extractor that ran; asked of the worker when it did the extraction, so
+    that this process need not import spaCy (~50 MB) just for a version string."""
+    if in_worker and _PROCESS is not None:
+        return _PROCESS.submit(_version).result()
+    return _version()
+
+
+def _version() -> str:
+    from extractors.deals import EXTRACTOR_VERSION
+
+    return EXTRACTOR_VERSION
+
+
 def extraction_process(settings: ExtractionSettings, companies: Sequence[str]) -> ProcessPoolExecutor:
     """One spawned worker process for deal extraction, started once and kept for later runs in this process.
 
