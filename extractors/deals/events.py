@@ -431,7 +431,9 @@ def select_news(doc: Doc, drafts: list[Draft]) -> list[Draft]:
     title_drafts = [d for d in drafts if d.cand.in_title]
 
     def about_title(d: Draft) -> bool:
-        return any(same_company(n, t) for n in (d.target, d.acquirer) for t in title_names)
+        # a sale names its seller among the parties ("X cede Y a Z" is news of X)
+        names = (d.target, d.acquirer, *(d.parties if d.deal_type == "acquisition" else ()))
+        return any(same_company(n, t) for n in names for t in title_names)
 
     # "Le operazioni della settimana", "Acquisizioni miliardarie...": a headline announcing several deals
     roundup = any(t.lower_ in _ROUNDUP_WORDS for t in doc[:t_end])

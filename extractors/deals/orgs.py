@@ -147,6 +147,9 @@ class OrgFinder:
             for start, end in capitalised_runs(sent):
                 if any(i in taken for i in range(start, end)):
                     continue
+                if _number_head(doc, start, end):
+                    found.append(Span(doc, start - 1, end, label="ORG_CUE"))
+                    continue
                 span = self._judge(doc, start, end, mid_caps)
                 if span is not None:
                     found.append(span)
@@ -209,7 +212,11 @@ class OrgFinder:
                 and (f in STOP_WORDS or f in lx.common_caps())
                 and f not in lx.GENERIC_HEADS  # "Gruppo Quercia": spaCy lists "gruppo" as a stop word
             )
-            if not (generic or opener) or doc[start:end].text in mid_caps:
+            if (
+                not (generic or opener)
+                or doc[start:end].text in mid_caps
+                and (end - start == 1 or not generic)
+            ):
                 break
             if f not in STOP_WORDS and not self._namey(doc, start + 1, end):
                 break
@@ -398,6 +405,16 @@ def _apposition_follows(tok: Token) -> bool:
     return rest[0].lower_ in lx.ORG_CUES or starts_deal
 
 
+def _number_head(doc: Doc, start: int, end: int) -> bool:
+    """ "360 Capital", "21 Invest", "4 Ventures": a number right before a fund's suffix word is its name."""
+    if start == 0 or end - start > 2 or lx.fold(doc[end - 1].text) not in lx.ORG_SUFFIXES | {"invest"}:
+        return False
+    num = doc[start - 1]
+    if not num.text.isdigit() or num.whitespace_ != " ":
+        return False
+    return not (start >= 2 and doc[start - 2].text in {",", "."})  # "1,5 Capital" is a figure
+
+
 def _is_ticker(doc: Doc, start: int) -> bool:
     """ "con la sigla RDDT", "ticker ABC": a stock symbol stands for a company already named."""
     before = {t.lower_ for t in doc[max(0, start - 2) : start]}
@@ -429,7 +446,13 @@ def _case_counts(doc: Doc) -> dict[str, tuple[int, int]]:
 
 def _mid_sentence_names(doc: Doc) -> set[str]:
     """Capitalised words seen away from a sentence start: there capitalisation marks a proper noun."""
-    return {t.text for t in doc if is_capitalised(t) and not is_sentence_initial(t)}
+    names = {t.text for t in doc if is_capitalised(t) and not is_sentence_initial(t)}
+    # "il fondo Ancora Capital" mid-sentence vouches for "Ancora Capital" opening another sentence
+    for sent in doc.sents:
+        for start, end in capitalised_runs(sent):
+            if end - start > 1 and not is_sentence_initial(doc[start]):
+                names.add(doc[start:end].text)
+    return names
 
 
 def clean_name(span: Span) -> str:

@@ -381,7 +381,9 @@ def _sale(trig, view: SentenceView, word, lemma):
         target = view.subject_before(trig.start, exclude=buyer)
     if target is None or target.start == buyer.start:
         return None
-    return "acquisition", buyer, target, []
+    seller = view.subject_before(trig.start, exclude=target)
+    sellers = [seller] if seller is not None and seller.start not in {buyer.start, target.start} else []
+    return "acquisition", buyer, target, sellers
 
 
 def _acquisition(trig, view: SentenceView, word, lemma):
@@ -397,7 +399,8 @@ def _acquisition(trig, view: SentenceView, word, lemma):
         lemma in {"acquisire", "acquistare", "rilevare", "comprare"} or _PARTICIPLE.match(word) is not None
     )
     if verbal or word.startswith(("prend", "pass", "mett", "mis")) or word.endswith("controllo"):
-        if word.endswith("controllo"):  # "X prende/conquista il controllo di Y"
+        # "X prende/conquista il controllo di Y" ("Y passa sotto il controllo di X" is below)
+        if word.endswith("controllo") and not word.startswith("pass"):
             target = view.org_after_word(_DI, trig.end, trig.end + 2)
             return "acquisition", view.subject_before(trig.start, exclude=target), target, []
         if word.startswith(("prend", "pres")) and not word.endswith("controllo"):  # "X prende il 25% di Y"
@@ -545,6 +548,8 @@ def _funding(trig, view: SentenceView, word, lemma):
             target = view.org_at(trig.end, 14)
             if target is not None and _word_is(doc, target, _DA | _DI):
                 target = None
+    elif word in _LOANS and (loan := _loan(trig, view)) is not None:
+        return loan
     else:
         target = _first_distinct(
             view.org_after_word(_PER | _DI, trig.end, trig.end + 8),
@@ -561,6 +566,34 @@ def _funding(trig, view: SentenceView, word, lemma):
     others = [o for o in view.orgs if o.start != target.start and (lead is None or o.start != lead.start)]
     others = [o for o in others if o.start > trig.start or _word_is(doc, o, _DA)]
     return "funding_round", lead, target, others
+
+
+_LOANS = frozenset({"finanziamento", "prestito", "finanziamenti"})
+_DATIVE = frozenset({"a", "ad"})
+
+
+def _loan(trig: Span, view: SentenceView):
+    """A loan names its borrower with "a favore di X" or the dative "a X", its lender as the subject
+    ("Intesa ha concesso a X un finanziamento", "La Bei ha firmato un finanziamento a favore di X") or
+    after "di"/"da" ("A X un finanziamento di Intesa"): one lender is the round's acquirer."""
+    doc = view.doc
+    borrower = _first_distinct(
+        view.org_after_word(frozenset({"favore"}), trig.end, trig.end + 14, gap=2),
+        view.org_after_word(_DATIVE, view.sent.start, trig.start, gap=1),
+    )
+    if borrower is None:
+        return None
+    lender = _first_distinct(
+        _lead_investor(view),
+        view.org_after_word(_DI | _DA, trig.end, trig.end + 8, gap=2),
+        view.subject_before(trig.start, exclude=borrower),
+        avoid=borrower,
+    )
+    if lender is not None and lender.start == borrower.start:
+        lender = None
+    others = [o for o in view.orgs if o.start not in {borrower.start, lender.start if lender else -1}]
+    others = [o for o in others if o.start > trig.start and _word_is(doc, o, _DA)]
+    return "funding_round", lender, borrower, others
 
 
 def _generic_plural_subject(trig: Span, view: SentenceView) -> bool:
@@ -589,6 +622,9 @@ def _lead_investor(view: SentenceView) -> Span | None:
             if org is None and low in {"guidare", "guida", "guidano", "guiderà"}:
                 # "A guidare il round è X", "Guida l'operazione X": the leader follows, after "è"
                 org = _inverted_subject(view, tok.i + 1, 9)
+            if org is None and _active_lead(tok):
+                # "X ha guidato il round", "da X, che guida l'operazione": the subject leads
+                org = view.subject_before(tok.i)
             if org is not None:
                 return org
         if low == "lead" and tok.i + 1 < len(doc) and doc[tok.i + 1].lower_ == "investor":
@@ -596,6 +632,17 @@ def _lead_investor(view: SentenceView) -> Span | None:
             if org is not None:
                 return org
     return None
+
+
+def _active_lead(tok) -> bool:
+    low = tok.lower_
+    nxt = tok.nbor(1).lower_ if tok.i + 1 < len(tok.doc) else ""
+    if nxt in _DA or low == "guidare":
+        return False
+    prev = tok.nbor(-1).lower_ if tok.i > 0 else ""
+    if low in {"guida", "guidano", "guiderà", "guideranno"}:
+        return prev in {"che", ",", "e"} or prev.isalpha() and tok.nbor(-1).text[:1].isupper()
+    return low in {"guidato"} and prev in {"ha", "hanno", "aveva"}
 
 
 def _inverted_subject(view: SentenceView, pos: int, max_gap: int) -> Span | None:
