@@ -57,7 +57,10 @@ _VALUATION_CUE = re.compile(
     re.I,
 )
 _NOT_DEAL_MONEY = re.compile(
-    r"(fatturato|ricavi|utile|utili|perdit\w+|prezzo|prezzi|costa|costo|multa|sanzion\w+|riscatto|bilancio|"
+    r"(fatturato|ricavi|utile|utili|perdit\w+|"
+    r"prezzo(?! pagato| complessivo| concordato| dell'operazione| dell'acquisizione| di acquisto"
+    r"| di cessione)|"
+    r"prezzi|costa|costo|multa|sanzion\w+|riscatto|bilancio|"
     r"debito|stipendi\w*|patrimonio|giro d'affari|ebitda|margin\w*|budget|spesa|spende|costerà|mensil\w*|"
     r"previsione|previsioni|stimat\w*|detiene|possied\w*|posseggono|"
     # "nasce un gruppo da 2 miliardi": the size of the combined company, not the deal's value
@@ -623,6 +626,10 @@ def _merge_background(drafts: list[Draft]) -> list[Draft]:
 
 def to_event(doc: Doc, d: Draft) -> DealEvent:
     f = d.figures
+    if d.deal_type == "acquisition" and f.amount is None and f.valuation is not None and not f.stake_pct:
+        # buying the whole company: what the offer values it at is what the deal is worth ("l'offerta
+        # valorizza X 210 milioni", "la valutazione discussa è di 300 milioni")
+        f.amount, f.currency = f.valuation, f.valuation_currency
     currency = f.currency if f.amount is not None else f.valuation_currency
     if (f.amount is not None or f.valuation is not None) and currency is None:
         currency = (
@@ -760,7 +767,7 @@ def _borrow(doc: Doc, d: Draft, probe: Candidate, view: SentenceView) -> None:
     if (
         d.figures.valuation is None
         and f.valuation is not None
-        and d.deal_type in {"funding_round", "ipo", "investment"}
+        and d.deal_type in {"funding_round", "ipo", "investment", "acquisition"}
     ):
         d.figures.valuation, d.figures.valuation_currency = f.valuation, f.valuation_currency
     if d.deal_type == "funding_round" and d.acquirer is None:

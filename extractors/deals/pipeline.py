@@ -47,6 +47,20 @@ def _paragraph_break(space) -> bool:
     return space.i > 0 and space.nbor(-1).text in _FINAL_PUNCT
 
 
+def _after_abbreviation(tok) -> bool:
+    """A lower-case word or a comma right after a full stop ("S.r.l., società di", "Inc. nata")."""
+    prev = tok.nbor(-1)
+    if prev.text == "." and (tok.text in {",", ";", ")"} or tok.is_lower):
+        return True
+    return (
+        tok.is_lower
+        and prev.text in {",", ";", ")"}
+        and tok.i >= 2
+        and tok.nbor(-2).text.endswith(".")
+        and "\n" not in prev.whitespace_ + tok.nbor(-2).whitespace_
+    )
+
+
 class Breaks:
     """Sentence starts the punctuation sentencizer cannot see: after the title and at paragraph breaks."""
 
@@ -64,7 +78,7 @@ class Breaks:
                 and prev.text in _FINAL_PUNCT
             ):
                 tok.is_sent_start = True
-            elif prev.text == "." and (tok.text in {",", ";", ")"} or tok.is_lower):
+            elif _after_abbreviation(tok):
                 # "Neurotech Pharma Inc., nata a Siena": a full stop of an abbreviation ends no sentence
                 tok.is_sent_start = False
         return doc

@@ -108,6 +108,17 @@ PATTERNS: dict[str, list[list[dict]]] = {
     # a deal named without its kind: only lends its figures to the article's deal (events.fill_from_lead)
     "generic": [
         *_lowers("operazione", "affare", "deal", "transazione", "assegno"),
+        # "Il corrispettivo è fissato in 12,5 milioni", "Il prezzo pagato è di 28 milioni": the price
+        *_lowers("corrispettivo", "controvalore", "esborso"),
+        [
+            {"LOWER": "prezzo"},
+            {
+                "LOWER": {
+                    "IN": ["pagato", "complessivo", "concordato", "dell'operazione", "dell'acquisizione"]
+                }
+            },
+        ],
+        [{"LOWER": "prezzo"}, {"LOWER": "di"}, {"LOWER": {"IN": ["acquisto", "cessione", "vendita"]}}],
     ],
     "ipo": [
         *_lowers("ipo", "quotazione", "matricola", "quotarsi"),
