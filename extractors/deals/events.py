@@ -70,7 +70,10 @@ _NOT_DEAL_MONEY = re.compile(
 _NOT_STAKE = re.compile(
     r"(rialzo|ribasso|calo|crescita|premio|sconto|aumento|salita|discesa|crollo|balzo|tasso|interess\w+|"
     r"margin\w*|dipendenti|personale|forza lavoro|mercato|licenzi\w*|taglio|inflazione|rendimento|"
-    r"crescere|cresciut\w*|salit\w*|sces\w*|guadagn\w*|perso|perde)\W*(\w+\W+){0,3}$",
+    r"crescere|cresciut\w*|salit\w*|sces\w*|guadagn\w*|perso|perde|"
+    # "il fondatore manterrà una quota del 30%": what the seller keeps is no stake bought
+    r"manterr\w+|mantien\w+|mantenere|conserv\w+|rester\w+|resta|restano|reinvest\w+|"
+    r"deteneva|detiene|detengono)\W*(\w+\W+){0,3}$",
     re.I,
 )
 # "L'operazione vale 35 milioni": what a deal is worth is its amount, not a company valuation

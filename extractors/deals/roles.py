@@ -86,6 +86,11 @@ _NEGATION = re.compile(
 )
 
 
+_CALLED_OFF = re.compile(
+    r"\b(interrott[oaie]|saltat[oaie]|salta|naufragat[oaie]|naufraga|sfumat[oaie]|sfuma|fallit[oaie]|"
+    r"annullat[oaie]|ritirat[oaie]|bocciat[oaie]|stop)\b",
+    re.I,
+)
 _DENIAL = re.compile(
     r"\b(smentit\w*|smentisc\w*|smentiscono|ha negato|hanno negato|nega|negano|esclude|escludono)\b", re.I
 )
@@ -160,8 +165,11 @@ class SentenceView:
         for org in self.orgs:
             if pos <= org.start <= limit:
                 between = self.doc[pos : org.start]
-                if any(t.text in {";", ".", ":", "?", "!"} or verb_like(t) for t in between):
-                    return None
+                if any(
+                    t.text in {";", ".", ":", "?", "!"} or verb_like(t) and t.lower_ not in lx.ORG_CUES
+                    for t in between
+                ):
+                    return None  # "dal fondo X": "fondo" is the cue noun, not a form of "fondare"
                 return org
             if org.start > limit:
                 break
@@ -290,6 +298,10 @@ def roles_for(trig: Span, view: SentenceView) -> tuple[str, Span | None, Span | 
 def _negated(trig: Span, view: SentenceView) -> bool:
     window = view.doc[max(view.sent.start, trig.start - 6) : trig.start].text
     if _NEGATION.search(window) is not None:
+        return True
+    # "Le trattative per una fusione si sono interrotte", "l'accordo è saltato": a deal called off
+    after = view.doc[trig.end : min(view.sent.end, trig.end + 12)].text
+    if _CALLED_OFF.search(after) is not None:
         return True
     # "X ha smentito le indiscrezioni secondo cui ... lancerebbe un'offerta": a denied deal, however far
     return _DENIAL.search(view.doc[view.sent.start : trig.start].text) is not None
