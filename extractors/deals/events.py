@@ -128,7 +128,12 @@ def find_drafts(doc: Doc) -> list[Draft]:
     focus = _focus_orgs(doc, orgs, t_end)
     drafts: list[Draft] = []
     body_index = 0
+    prev_orgs: list[Span] = []
+    sent_orgs: list[Span] = []
     for sent in doc.sents:
+        if sent_orgs or sent.text.strip():
+            prev_orgs = sent_orgs
+        sent_orgs = [o for o in orgs if sent.start <= o.start < sent.end]
         if sent.text.strip() == "":
             continue
         in_title = sent.start < t_end
@@ -151,6 +156,9 @@ def find_drafts(doc: Doc) -> list[Draft]:
             kind, acquirer, target, others = roles
             index = 0 if in_title else body_index
             acquirer, target = _resolve_anaphora(view, trig, kind, acquirer, target, focus, in_title, index)
+            if target is None and kind == "acquisition" and acquirer is not None and _clitic_object(trig):
+                earlier = [o for o in view.orgs if o.end <= trig.start]
+                target = _previous_object(prev_orgs + earlier, acquirer)
             if target is None or (acquirer is not None and acquirer.start == target.start):
                 continue
             if acquirer is None and kind in {"merger", "partnership"}:
@@ -179,6 +187,28 @@ def find_drafts(doc: Doc) -> list[Draft]:
         for cand in _dedupe(found):
             drafts.append(_draft(doc, cand))
     return drafts
+
+
+_CLITIC_VERB = re.compile(r"^(aver|acquistar|rilevar|comprar|acquisir|prender)(la|lo|le|li)$")
+
+
+def _clitic_object(trig: Span) -> bool:
+    """ "di averla rilevata", "l'ha acquisita", "la compra": the company bought was named just before."""
+    doc = trig.doc
+    before = [t.lower_ for t in doc[max(trig.sent.start, trig.start - 2) : trig.start]]
+    if before and _CLITIC_VERB.match(before[-1]):
+        return True
+    return any(w in {"l'", "la", "lo"} for w in before[-2:]) and (
+        not before or before[-1] in {"l'", "la", "lo", "ha", "hanno", "aveva"}
+    )
+
+
+def _previous_object(prev_orgs: list[Span], acquirer: Span) -> Span | None:
+    """The last company named before that is not the buyer ("L'ultima preda è X: Y l'ha rilevata")."""
+    for org in reversed(prev_orgs):
+        if lx.fold(org.text) != lx.fold(acquirer.text) and not same_company(org.text, acquirer.text):
+            return org
+    return None
 
 
 _ANAPHORA_NOUNS = lx.ORG_CUES | {"matricola", "acquirente", "compratore", "target"}
@@ -784,10 +814,37 @@ def _borrow(doc: Doc, d: Draft, probe: Candidate, view: SentenceView) -> None:
         d.status, d.status_explicit = _status(text, d.deal_type), True
 
 
+def acronym_aliases(doc: Doc) -> dict[str, str]:
+    """ "Saudi Arabian Military Industries (Sami)": the short form, folded, -> the full name."""
+    out: dict[str, str] = {}
+    for org in doc.spans.get("org", []):
+        end = org.end
+        if len(org) < 2 or end + 2 >= len(doc) or doc[end].text != "(" or doc[end + 2].text != ")":
+            continue
+        short = doc[end + 1].text
+        words = [t.text for t in org if t.text[:1].isupper()]
+        initials = "".join(w[0] for w in words).lower()
+        if short[:1].isupper() and 2 <= len(short) <= 8 and short.lower() == initials:
+            out[lx.fold(short)] = clean_name(org)
+    return out
+
+
+def _expand_acronyms(d: Draft, aliases: dict[str, str]) -> None:
+    """Names are written as the article first writes them: the full name, not the acronym after it."""
+    if not aliases:
+        return
+    d.acquirer = aliases.get(lx.fold(d.acquirer), d.acquirer) if d.acquirer else d.acquirer
+    d.target = aliases.get(lx.fold(d.target), d.target) if d.target else d.target
+    d.parties = _unique([aliases.get(lx.fold(p), p) for p in d.parties])
+
+
 def doc_events(doc: Doc) -> list[DealEvent]:
     drafts = find_drafts(doc)
     if not drafts:
         return []
+    aliases = acronym_aliases(doc)
+    for d in drafts:
+        _expand_acronyms(d, aliases)
     selected = select_news(doc, drafts)
     fill_from_lead(doc, selected, drafts)
     return [to_event(doc, d) for d in selected]

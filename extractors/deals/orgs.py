@@ -461,7 +461,9 @@ def clean_name(span: Span) -> str:
         return span.id_
     text = span.text
     text = re.sub(
-        r"[\s,]+(S\.p\.A\.?|S\.r\.l\.?|SpA|Spa|Srl|Inc\.?|Ltd\.?|LLC|Plc|AG|GmbH|Corp\.?)$", "", text
+        r"[\s,]+(S\.p\.A\.?|S\.r\.l\.?|SpA|Spa|Srl|Inc\.?|Ltd\.?|LLC|Plc|AG|GmbH|Corp\.?|AB|NV|BV|Oy|ASA)$",
+        "",
+        text,
     )
     return text.strip(" ,.")
 
