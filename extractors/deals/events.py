@@ -82,6 +82,14 @@ _DEAL_VALUE = re.compile(
     r"(\w+\W+){0,2}(vale|valga|varrebbe|valeva)\b",
     re.I,
 )
+
+
+def _not_deal_money(before: str) -> bool:
+    """Revenue, prices, fines before a figure; a capitalised cue is a name ("Costa Coffee per 5 mld")."""
+    m = _NOT_DEAL_MONEY.search(before)
+    return m is not None and not m.group(1)[:1].isupper()
+
+
 _NOT_DEAL_AFTER = re.compile(
     r"\W*(di|in)\s+(ricavi|fatturato|giro d'affari|capitalizzazione|utile|utili|perdit\w+|ebitda|debiti|"
     r"asset|masse|attivi)\b",
@@ -359,7 +367,7 @@ def sentence_figures(doc: Doc, cand: Candidate) -> Figures:
                 figures.valuation, figures.valuation_currency = a.value, a.currency
             continue
         if (
-            _NOT_DEAL_MONEY.search(before)
+            _not_deal_money(before)
             or _NOT_DEAL_AFTER.match(text[a.end : a.end + 30])
             or _EACH.search(text[a.end : a.end + 15])
             or _EACH_BEFORE.search(before)

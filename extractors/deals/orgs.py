@@ -107,7 +107,7 @@ def capitalised_runs(sent: Span) -> Iterator[tuple[int, int]]:
                 and j + 1 < end
                 and is_capitalised(doc[j + 1])
                 and doc[j].lower_ != "e"
-            ):
+            ) or _hyphenated_name(doc, i, j, end):
                 j += 2
             elif (
                 # "Banco di Desio e della Brianza": "e" + a "di" connector continues a name already joined
@@ -123,6 +123,33 @@ def capitalised_runs(sent: Span) -> Iterator[tuple[int, int]]:
                 break
         yield i, j
         i = j
+
+
+def _hyphenated_name(doc: Doc, i: int, j: int, end: int) -> bool:
+    """ "Coca-Cola", "Rolls-Royce": one word glued by a hyphen to a single capitalised word is one name,
+    unless either half stands alone elsewhere in the article ("Hp-Compaq ... Hp e Compaq": a pair)."""
+    if j != i + 1 or j + 1 >= end or doc[j].text != "-" or doc[i].whitespace_ or doc[j].whitespace_:
+        return False
+    if not is_capitalised(doc[j + 1]) or j + 2 < end and is_capitalised(doc[j + 2]):
+        return False
+    alone = doc.user_data.get("dealradar.standalone_caps")
+    if alone is None:
+        alone = {
+            t.text
+            for t in doc
+            if is_capitalised(t)
+            and not (t.i > 0 and doc[t.i - 1].text == "-" and not doc[t.i - 1].whitespace_)
+            and not (t.i + 1 < len(doc) and doc[t.i + 1].text == "-" and not t.whitespace_)
+        }
+        if _TWO_PARTIES.search(doc.text):
+            alone.add("*")  # "Le due società hanno firmato": the hyphen joined two parties
+        doc.user_data["dealradar.standalone_caps"] = alone
+    return "*" not in alone and doc[i].text not in alone and doc[j + 1].text not in alone
+
+
+_TWO_PARTIES = re.compile(
+    r"\b(le due (società|aziende|imprese|compagnie|banche)|i due (gruppi|partner|colossi|big))\b", re.I
+)
 
 
 class OrgFinder:
