@@ -275,7 +275,8 @@ def _draft(doc: Doc, cand: Candidate) -> Draft:
     elif kind == "investment" and figures.stake_pct is not None and figures.stake_pct > 50:
         kind = "acquisition"
     parties = _unique([p.name for p in (cand.acquirer, cand.target, *cand.others) if p is not None])
-    text = cand.sent.text
+    # a headline told in two sentences ("X acquisisce Y. Il closing è avvenuto ieri") is read whole
+    text = doc[: title_end(doc)].text if cand.in_title else cand.sent.text
     status = _status(text, kind)
     past = _PAST.search(clause_of(cand.trigger, cand.sent).text) is not None
     explicit = _RUMOR.search(text) is not None or _completed(text)
@@ -795,6 +796,9 @@ def _name_round_lead(news: list[Draft], view: SentenceView) -> None:
             d.parties = _unique([*d.parties, d.acquirer])
 
 
+_COMPLETION_NOUNS = frozenset({"closing", "perfezionamento"})
+
+
 def _borrow(doc: Doc, d: Draft, probe: Candidate, view: SentenceView) -> None:
     f = sentence_figures(doc, probe)
     if d.figures.amount is None and f.amount is not None:
@@ -817,7 +821,8 @@ def _borrow(doc: Doc, d: Draft, probe: Candidate, view: SentenceView) -> None:
             d.acquirer = clean_name(lead)
             d.parties = _unique([*d.parties, d.acquirer])
     text = probe.sent.text
-    same_kind = probe.trigger.label_ != "generic"
+    # "Il closing è già avvenuto": a completion told after the deal sentence
+    same_kind = probe.trigger.label_ != "generic" or probe.trigger.text.lower() in _COMPLETION_NOUNS
     if same_kind and not d.status_explicit and (_RUMOR.search(text) or _completed(text)):
         d.status, d.status_explicit = _status(text, d.deal_type), True
 

@@ -63,7 +63,7 @@ PREPOSITIONS = frozenset(
 _DA = frozenset({"da", "dal", "dalla", "dallo", "dall'", "dai", "dagli"})
 _DI = frozenset({"di", "del", "della", "dello", "dell'", "dei", "degli", "delle", "d'"})
 _IN = frozenset({"in", "nel", "nella", "nello", "nell'", "nei", "negli"})
-_SU = frozenset({"su", "sul", "sulla", "sullo", "sull'"})
+_SU = frozenset({"su", "sul", "sulla", "sullo", "sull'", "sulle", "sui"})
 _PER = frozenset({"per"})
 _HOLDING_VERBS = frozenset({"detenere", "possedere", "controllare", "mantenere", "cedere", "vendere"})
 _MARKET_WORDS = re.compile(
@@ -402,6 +402,14 @@ def _acquisition(trig, view: SentenceView, word, lemma):
     doc = view.doc
     if _SELL.match(word) or lemma in {"cedere", "vendere"}:
         return _sale(trig, view, word, lemma)
+    offer = _offer_roles(trig, view) if word.startswith(("offert", "opa", "ops")) else None
+    if offer is not None:
+        return offer
+    if word.startswith("si ") and "aggiudic" in word:  # "X si aggiudica Y", "si è aggiudicata l'asta per Y"
+        target = view.org_at(trig.end, 6)
+        if target is None:
+            return None
+        return "acquisition", view.subject_before(trig.start, exclude=target), target, []
     if word.startswith("offert") or word == "scalata":
         target = view.org_after_word(_PER | _SU | _DI, trig.end, trig.end + 8)
         if target is None:
@@ -453,6 +461,25 @@ def _acquisition(trig, view: SentenceView, word, lemma):
     if word == "acquisto" and agent is None and acquirer is None:
         return None
     return "acquisition", acquirer, target, []
+
+
+_OFFER_AGENT = frozenset({"promossa", "promosso", "lanciata", "lanciato", "presentata", "annunciata"})
+
+
+def _offer_roles(trig: Span, view: SentenceView):
+    """ "l'Opa di X su Y", "l'offerta pubblica promossa da X sulle azioni di Y": X bids, Y is the target."""
+    target = view.org_after_word(_SU, trig.end, trig.end + 16)
+    if target is None:
+        return None
+    bidder = view.org_after_word(_DI, trig.end, min(trig.end + 2, target.start), gap=4)
+    if bidder is None:
+        for tok in view.doc[trig.end : target.start]:
+            if tok.lower_ in _OFFER_AGENT:
+                bidder = view.org_after_word(_DA, tok.i + 1, tok.i + 2, gap=4)
+                break
+    if bidder is None or bidder.start == target.start:
+        return None
+    return "acquisition", bidder, target, []
 
 
 def _investment(trig, view: SentenceView, word, lemma):

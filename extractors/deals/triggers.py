@@ -57,6 +57,9 @@ PATTERNS: dict[str, list[list[dict]]] = {
         [{"LOWER": {"REGEX": _PASSARE}}, {"LOWER": "nelle"}, {"LOWER": "mani"}],
         [{"LOWER": {"REGEX": _PASSARE}}, {"LOWER": "sotto"}, {"LOWER": "il"}, {"LOWER": "controllo"}],
         [{"LEMMA": "mettere"}, {"LOWER": "le"}, {"LOWER": "mani"}, {"LOWER": {"IN": ["su", "sul", "sulla"]}}],
+        # "X si aggiudica Y", "si è aggiudicata l'asta per Y"
+        [{"LOWER": "si"}, {"LOWER": {"REGEX": "^aggiudic"}}],
+        [{"LOWER": "si"}, {"LOWER": {"IN": ["è", "sono"]}}, {"LOWER": {"REGEX": "^aggiudicat"}}],
         # the seller's side: "X cede Y a Z", "la cessione di Y a Z"
         *_lemmas("cedere", "vendere"),
         [{"LOWER": {"REGEX": "^(cedut|vendut)[oaie]$"}}],
@@ -109,7 +112,7 @@ PATTERNS: dict[str, list[list[dict]]] = {
     "generic": [
         *_lowers("operazione", "affare", "deal", "transazione", "assegno"),
         # "Il corrispettivo è fissato in 12,5 milioni", "Il prezzo pagato è di 28 milioni": the price
-        *_lowers("corrispettivo", "controvalore", "esborso"),
+        *_lowers("corrispettivo", "controvalore", "esborso", "closing", "perfezionamento"),
         [
             {"LOWER": "prezzo"},
             {
