@@ -761,11 +761,20 @@ def fill_from_lead(doc: Doc, selected: list[Draft], drafts: list[Draft]) -> None
     draft_sents = {x.cand.sent.start for x in drafts}
     body = _body_sentences(doc)
     for i, (index, sent) in enumerate(body):
-        if index > LEAD_SENTENCES + 1:
-            break
+        own_sents = {x.cand.sent.start for d in news for x in [d, *d.merged]}
+        follows_news = i > 0 and body[i - 1][1].start in own_sents
+        if index > LEAD_SENTENCES + 1 and not follows_news:
+            continue  # past the lead only a sentence right after a news deal's own still tells it
         sent_triggers = [t for t in triggers if sent.start <= t.start < sent.end]
-        if any(t.label_ == "funding_round" for t in sent_triggers) or "lead investor" in sent.text.lower():
-            _name_round_lead(news, SentenceView(sent, orgs))
+        round_words = (
+            any(t.label_ == "funding_round" for t in sent_triggers) or "lead investor" in sent.text.lower()
+        )
+        if round_words or any(t.lemma_ == "guidare" for t in sent):
+            # the lead of this round, not of another round the article also tells (a round-up, an earlier
+            # seed); "Lo ha guidato X" with no round word only right after the round's own sentence
+            view = SentenceView(sent, orgs)
+            rounds = [d for d in news if _tells_round(d, sent, body, i, view)]
+            _name_round_lead(rounds if len(news) > 1 or not round_words else news, view)
         if not sent_triggers or sent.start in draft_sents:
             continue  # no deal word, or a sentence with a deal of its own
         view = SentenceView(sent, orgs)
@@ -783,6 +792,14 @@ def fill_from_lead(doc: Doc, selected: list[Draft], drafts: list[Draft]) -> None
             )
             if follows or mentions or _anaphoric(trig, sent):
                 _borrow(doc, d, Candidate(d.deal_type, trig, sent), view)
+
+
+def _tells_round(d: Draft, sent: Span, body: list[tuple[int, Span]], i: int, view: SentenceView) -> bool:
+    """Whether a sentence is about the round d: its own sentence, the one right after, or one naming it."""
+    own = {x.cand.sent.start for x in [d, *d.merged]}
+    if sent.start in own or (i > 0 and body[i - 1][1].start in own) or (i == 0 and d.cand.in_title):
+        return True
+    return any(same_company(o.text, d.target) for o in view.orgs)
 
 
 def _name_round_lead(news: list[Draft], view: SentenceView) -> None:

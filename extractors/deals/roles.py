@@ -658,8 +658,10 @@ def _lead_investor(view: SentenceView) -> Span | None:
         low = tok.lower_
         if tok.lemma_ == "guidare" or low.startswith(("guidat", "capitanat", "guida")):
             org = view.org_after_word(_DA, tok.i + 1, tok.i + 3)
-            if org is None and low in {"guidare", "guida", "guidano", "guiderà"}:
-                # "A guidare il round è X", "Guida l'operazione X": the leader follows, after "è"
+            if org is None and _active_lead(tok) and tok.nbor(-1).lower_ == "che":
+                org = _relative_head(view, tok.i - 1)  # "da X, che guida l'operazione, e da Y"
+            if org is None and (low in {"guidare", "guida", "guidano", "guiderà"} or _object_clitic(tok)):
+                # "A guidare il round è X", "Guida l'operazione X", "Lo ha guidato X": the leader follows
                 org = _inverted_subject(view, tok.i + 1, 9)
             if org is None and _active_lead(tok):
                 # "X ha guidato il round", "da X, che guida l'operazione": the subject leads
@@ -681,7 +683,21 @@ def _active_lead(tok) -> bool:
     prev = tok.nbor(-1).lower_ if tok.i > 0 else ""
     if low in {"guida", "guidano", "guiderà", "guideranno"}:
         return prev in {"che", ",", "e"} or prev.isalpha() and tok.nbor(-1).text[:1].isupper()
-    return low in {"guidato"} and prev in {"ha", "hanno", "aveva"}
+    return low in {"guidato"} and prev in {"ha", "hanno", "aveva"} and not _object_clitic(tok)
+
+
+def _relative_head(view: SentenceView, che: int) -> Span | None:
+    """The organisation a relative clause hangs on: "X, che guida ..." -> X."""
+    for org in reversed(view.orgs):
+        if org.end <= che:
+            return org if all(t.text == "," for t in view.doc[org.end : che]) else None
+    return None
+
+
+def _object_clitic(tok) -> bool:
+    """ "Lo ha guidato X", "L'ha guidato X": the round is the object, the leader follows the verb."""
+    before = [t.lower_ for t in tok.doc[max(tok.sent.start, tok.i - 2) : tok.i]]
+    return bool(before) and before[0] in {"lo", "l'", "la"}
 
 
 def _inverted_subject(view: SentenceView, pos: int, max_gap: int) -> Span | None:
@@ -694,6 +710,7 @@ def _inverted_subject(view: SentenceView, pos: int, max_gap: int) -> Span | None
         between = view.doc[pos : org.start]
         if any(
             t.text in {";", ".", ":", "?", "!"}
+            or t.lower_ in _ROLE_PREPS  # "guida l'operazione, e da X": X is a co-investor after "da"
             or (verb_like(t) and t.lower_ not in {"è", "sono", "sarà", "saranno"})
             for t in between
         ):
