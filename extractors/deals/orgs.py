@@ -211,8 +211,15 @@ class OrgFinder:
             or any(t.start == start for t in doc.spans.get("deal_trigger", []))  # "Fusione", "IPO"
         ):
             return None
-        if end - start == 1 and doc[start].lower_ in STOP_WORDS:
-            return None  # "Ma", "Se", "Ci": function words open sentences, they never name a company
+        if (
+            end - start == 1
+            and doc[start].lower_ in STOP_WORDS
+            and (is_sentence_initial(doc[start]) or len(doc[start]) <= 3)
+            and not _noun_subject_of_deal(doc[start])
+        ):
+            # "Ma", "Se", "Ci": function words open sentences, they never name a company; spaCy's list also
+            # holds nouns ("cima"): capitalised in mid-sentence ("il 100% di Cima") such a word is a name
+            return None
         if end - start == 1 and lx.fold(doc[start].text) in lx.GENERIC_HEADS:
             return None
         return Span(doc, start, end, label="ORG_CUE" if cue else "ORG")
@@ -285,7 +292,7 @@ class OrgFinder:
         if f not in self.vocabulary:
             return False
         if f in STOP_WORDS:
-            return True
+            return not _noun_subject_of_deal(tok)
         if _bare_subject(tok) or _apposition_follows(tok):
             return False
         # "Girasole ha avviato...": a word written capitalised again and again, never in lower case, is a name
@@ -415,6 +422,56 @@ def _bare_subject(tok: Token) -> bool:
     # also for forms that could be verbs ("Molo" of "molare", "Cima" of "cimare"): two verbs in a row
     # do not open an Italian sentence, so "Molo raccoglie", "Cima ha rilevato" name a subject
     return nxt.lower_ in _AUXILIARIES or verb_like(nxt)
+
+
+_FUNCTION_OPENERS = frozenset(
+    [
+        "quando",
+        "mentre",
+        "anche",
+        "oltre",
+        "dopo",
+        "ancora",
+        "sempre",
+        "così",
+        "come",
+        "dove",
+        "perché",
+        "però",
+        "quindi",
+        "infatti",
+        "inoltre",
+        "tuttavia",
+        "intanto",
+        "ecco",
+        "ieri",
+        "oggi",
+        "domani",
+        "prima",
+        "poi",
+        "allora",
+        "invece",
+        "infine",
+        "solo",
+        "già",
+        "questo",
+        "questa",
+        "quello",
+        "quella",
+    ]
+)
+
+
+def _noun_subject_of_deal(tok: Token) -> bool:
+    """ "Cima rileva X", "Cima ha rilevato X": a noun spaCy lists as a stop word, opening a sentence right
+    before a deal verb, is the buyer's name (function words like "Quando" never are)."""
+    if len(tok) < 4 or tok.lower_ in _FUNCTION_OPENERS or tok.i + 1 >= len(tok.doc):
+        return False
+    triggers = {t.start for t in tok.doc.spans.get("deal_trigger", [])}
+    nxt = tok.i + 1
+    if tok.doc[nxt].lower_ in {"ha", "hanno", "si"}:
+        nxt += 1
+    return nxt in triggers
 
 
 def _apposition_follows(tok: Token) -> bool:
