@@ -39,7 +39,9 @@ _COMPLETED = re.compile(
     r"finalizzat\w*|portato a termine|ha debuttato|debutta|ha esordito|campanella|è sbarcat\w*|"
     r"sono state vendute|ammess\w* alle negoziazioni|ha incassato|aveva incassato|"
     r"è stata chiusa|è stato chiuso|si è chius\w*|si sono chius\w*|si è quotat\w*|è avvenut\w*|"
-    r"è già avvenut\w*)\b",
+    r"è già avvenut\w*|"
+    # done deeds: "è stata acquisita da", "hanno costituito una joint venture", "è nata dalla fusione"
+    r"è stat[ao] acquisit[ao]|sono stat[ie] acquisit[ie]|ha costituito|hanno costituito|è nat[ao] dalla)\b",
     re.I,
 )
 _PAST = re.compile(
