@@ -296,7 +296,13 @@ def roles_for(trig: Span, view: SentenceView) -> tuple[str, Span | None, Span | 
 
 
 def _negated(trig: Span, view: SentenceView) -> bool:
-    window = view.doc[max(view.sent.start, trig.start - 6) : trig.start].text
+    start = max(view.sent.start, trig.start - 6)
+    # "X, che non è quotata, ha acquisito Y", "Non solo software: X ha acquisito Y": a negation in another
+    # clause does not deny the deal
+    for tok in view.doc[start : trig.start]:
+        if tok.text in {",", ";", ":", "(", ")", "–", "—"}:
+            start = tok.i + 1
+    window = view.doc[start : trig.start].text
     if _NEGATION.search(window) is not None:
         return True
     # "Le trattative per una fusione si sono interrotte", "l'accordo è saltato": a deal called off
