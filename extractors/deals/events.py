@@ -23,6 +23,7 @@ from .roles import Candidate, SentenceView, _lead_investor, roles_for
 LEAD_SENTENCES = 5  # body sentences that still belong to the lead of a news article
 MAX_NEWS_EVENTS = 3
 MAX_ROUNDUP_EVENTS = 6
+NAMELESS_LEAD = 3  # a headline without names: its deal is stated within this many body sentences
 VALUATION_TOLERANCE = 0.05
 TITLE_END_KEY = "dealradar.title_end"
 
@@ -508,8 +509,13 @@ def select_news(doc: Doc, drafts: list[Draft]) -> list[Draft]:
             elif title_names:
                 d.news = about_title(d)
             else:
-                # a headline without names: a round-up lists complete deals, otherwise the lead's first one
-                d.news = (roundup and _complete(d)) or d.cand.sent_index <= 1
+                # a headline without names: a round-up lists complete deals, otherwise the lead's first deal
+                # (the first sentence, or a deal stated in full right after an opening line)
+                d.news = (
+                    (roundup and _complete(d))
+                    or d.cand.sent_index <= 1
+                    or (d.cand.sent_index <= NAMELESS_LEAD and _complete(d))
+                )
     news = _merge([d for d in drafts if d.news])
     news.sort(key=lambda d: (not d.cand.in_title, d.cand.sent_index))
     if listing:

@@ -314,8 +314,12 @@ def _negated(trig: Span, view: SentenceView) -> bool:
 
 
 def _is_statistic(trig: Span, view: SentenceView) -> bool:
-    """ "26 IPO nel 2022", "otto debutti", "numerose acquisizioni": a count, not a deal."""
+    """ "26 IPO nel 2022", "otto debutti", "numerose acquisizioni": a count, not a deal; "il round più
+    grande del trimestre": a ranking, not a deal."""
     doc = view.doc
+    after = [t.lower_ for t in doc[trig.end : min(view.sent.end, trig.end + 8)]]
+    if after[:1] in (["più"], ["maggiore"]) and ("quello" in after or "quella" in after):
+        return True  # "Il round più grande è stato quello di X": a ranking of the period's deals
     i = trig.start - 1
     while i >= view.sent.start and doc[i].lower_ in {"nuove", "nuovi", "grandi", "piccole", "principali"}:
         i -= 1
