@@ -167,7 +167,12 @@ def find_drafts(doc: Doc) -> list[Draft]:
             kind, acquirer, target, others = roles
             index = 0 if in_title else body_index
             acquirer, target = _resolve_anaphora(view, trig, kind, acquirer, target, focus, in_title, index)
-            if target is None and kind == "acquisition" and acquirer is not None and _clitic_object(trig):
+            if (
+                target is None
+                and kind == "acquisition"
+                and acquirer is not None
+                and (_clitic_object(trig) or _cue_object(trig))
+            ):
                 earlier = [o for o in view.orgs if o.end <= trig.start]
                 target = _previous_object(prev_orgs + earlier, acquirer)
             if target is None or (acquirer is not None and acquirer.start == target.start):
@@ -212,6 +217,20 @@ def _clitic_object(trig: Span) -> bool:
     return any(w in {"l'", "la", "lo"} for w in before[-2:]) and (
         not before or before[-1] in {"l'", "la", "lo", "ha", "hanno", "aveva"}
     )
+
+
+def _cue_object(trig: Span) -> bool:
+    """ "ha acquisito il 15% della fintech torinese": the object is a cue noun standing for a company
+    named before ("Monetina ... Il fondo X ha acquisito il 15% della fintech torinese")."""
+    doc = trig.doc
+    end = min(trig.sent.end, trig.end + 6)
+    for t in doc[trig.end : end]:
+        if t.lower_ not in lx.ORG_CUES or doc[t.i - 1].lower_ not in _DEFINITE | {"della", "dell'", "del"}:
+            continue
+        # the company itself ("ha rilevato la startup") or a stake in it ("il 15% della fintech")
+        between = doc[trig.end : t.i - 1]
+        return len(between) == 0 or any(w.text in {"%", "cento"} for w in between)
+    return False
 
 
 def _previous_object(prev_orgs: list[Span], acquirer: Span) -> Span | None:
