@@ -169,7 +169,7 @@ def find_drafts(doc: Doc) -> list[Draft]:
             acquirer, target = _resolve_anaphora(view, trig, kind, acquirer, target, focus, in_title, index)
             if (
                 target is None
-                and kind == "acquisition"
+                and kind in {"acquisition", "investment"}
                 and acquirer is not None
                 and (_clitic_object(trig) or _cue_object(trig))
             ):
@@ -219,17 +219,26 @@ def _clitic_object(trig: Span) -> bool:
     )
 
 
+_OF_IN = frozenset({"della", "dell'", "del", "nella", "nel", "nell'"})
+
+
 def _cue_object(trig: Span) -> bool:
     """ "ha acquisito il 15% della fintech torinese": the object is a cue noun standing for a company
     named before ("Monetina ... Il fondo X ha acquisito il 15% della fintech torinese")."""
     doc = trig.doc
     end = min(trig.sent.end, trig.end + 6)
     for t in doc[trig.end : end]:
-        if t.lower_ not in lx.ORG_CUES or doc[t.i - 1].lower_ not in _DEFINITE | {"della", "dell'", "del"}:
+        if t.lower_ not in lx.ORG_CUES or doc[t.i - 1].lower_ not in _DEFINITE | _OF_IN:
             continue
-        # the company itself ("ha rilevato la startup") or a stake in it ("il 15% della fintech")
+        # the company itself ("ha rilevato la startup"), a stake in it ("il 15% della fintech") or money put
+        # into it ("ha investito 10 milioni nella startup")
         between = doc[trig.end : t.i - 1]
-        return len(between) == 0 or any(w.text in {"%", "cento"} for w in between)
+        return (
+            len(between) == 0
+            or any(w.text in {"%", "cento"} for w in between)
+            or doc[t.i - 1].lower_ in {"nella", "nel", "nell'"}
+            and any(w.like_num for w in between)
+        )
     return False
 
 

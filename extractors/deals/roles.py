@@ -530,7 +530,8 @@ def _investment(trig, view: SentenceView, word, lemma):
         # "X investirà 4 miliardi in Italia": a country is the target of an investment programme
         target = _country_after(view, start, start + 12)
     if target is None:
-        return None
+        # "X ha investito 10 milioni nella startup": the company named before; the caller resolves it
+        return ("investment", acquirer, None, []) if acquirer is not None and word != "investimento" else None
     if acquirer is None:
         return "investment", None, target, []
     return _investors("investment", acquirer, target, view)
