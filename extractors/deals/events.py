@@ -616,8 +616,14 @@ _PERIOD = re.compile(
 )
 
 
+_DATED = re.compile(r"\b(nel|dal|del|a \w+|in \w+|entro il|fine) (19|20)\d\d\b", re.I)
+
+
 def _current(d: Draft) -> bool:
-    """A deal told as today's: "ieri", "oggi", "ha annunciato", a weekday."""
+    """A deal told as today's: "ieri", "oggi", "ha annunciato", a weekday; "Nel 2021 X ha annunciato..."
+    dates it, and a profile's dated deals are history."""
+    if _DATED.search(d.cand.sent.text):
+        return False
     return _CURRENT.search(clause_of(d.cand.trigger, d.cand.sent).text) is not None or bool(
         _CURRENT.search(d.cand.sent.text[:40])
     )
