@@ -823,7 +823,15 @@ def fill_from_lead(doc: Doc, selected: list[Draft], drafts: list[Draft]) -> None
         for d in news:
             own = {x.cand.sent.start for x in [d, *d.merged]}
             trig = next(
-                (t for t in sent_triggers if t.label_ == "generic" or _compatible(t.label_, d.deal_type)),
+                (
+                    t
+                    for t in sent_triggers
+                    if t.label_ == "generic"
+                    or _compatible(t.label_, d.deal_type)
+                    # "L'accordo (40 milioni, in contanti) prevede...": the agreement of the article's deal
+                    or t.label_ == "partnership"
+                    and _anaphoric(t, sent)
+                ),
                 None,
             )
             if trig is None:
