@@ -260,3 +260,45 @@ GENERIC_HEADS = frozenset(
         "divisione",
     ]
 )
+
+# Simple and articulated prepositions, elided forms included: what may stand between a verb and a party.
+PREPOSITIONS = frozenset(
+    [
+        "di",
+        "del",
+        "della",
+        "dello",
+        "dell'",
+        "dei",
+        "degli",
+        "delle",
+        "da",
+        "dal",
+        "dalla",
+        "dallo",
+        "dall'",
+        "dai",
+        "dagli",
+        "in",
+        "nel",
+        "nella",
+        "nello",
+        "nell'",
+        "nei",
+        "negli",
+        "a",
+        "al",
+        "alla",
+        "allo",
+        "all'",
+        "ai",
+        "agli",
+        "con",
+        "per",
+        "su",
+        "sul",
+        "sulla",
+        "tra",
+        "fra",
+    ]
+)

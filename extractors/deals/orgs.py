@@ -21,42 +21,8 @@ CONNECTORS = frozenset({"di", "de", "del", "della", "dei", "&", "and", "of", "vo
 _DI_CONNECTORS = frozenset({"di", "del", "della", "dei", "delle", "degli"})
 _LEGAL_TOKENS = {"S.p": (".", "A."), "S.r": (".", "l.")}
 _OPENERS = frozenset({'"', "“", "«", "'", "(", ":", "-", "–", "—", "‘", "|"})
-_PREPOSITIONS = frozenset(
-    [
-        "di",
-        "del",
-        "della",
-        "dello",
-        "dei",
-        "degli",
-        "delle",
-        "da",
-        "dal",
-        "dalla",
-        "dallo",
-        "dai",
-        "dagli",
-        "in",
-        "nel",
-        "nella",
-        "nello",
-        "nei",
-        "negli",
-        "a",
-        "al",
-        "alla",
-        "allo",
-        "ai",
-        "agli",
-        "con",
-        "per",
-        "su",
-        "sul",
-        "sulla",
-        "tra",
-        "fra",
-    ]
-)
+# Full prepositions only: the name rules were tuned without the elided forms ("dell'").
+_PREPOSITIONS = frozenset(p for p in lx.PREPOSITIONS if not p.endswith("'"))
 
 
 def is_capitalised(token: Token) -> bool:

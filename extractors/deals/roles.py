@@ -20,46 +20,6 @@ from spacy.tokens import Doc, Span
 from . import lexicon as lx
 from .orgs import clean_name, verb_like
 
-PREPOSITIONS = frozenset(
-    [
-        "di",
-        "del",
-        "della",
-        "dello",
-        "dell'",
-        "dei",
-        "degli",
-        "delle",
-        "da",
-        "dal",
-        "dalla",
-        "dallo",
-        "dall'",
-        "dai",
-        "dagli",
-        "in",
-        "nel",
-        "nella",
-        "nello",
-        "nell'",
-        "nei",
-        "negli",
-        "a",
-        "al",
-        "alla",
-        "allo",
-        "all'",
-        "ai",
-        "agli",
-        "con",
-        "per",
-        "su",
-        "sul",
-        "sulla",
-        "tra",
-        "fra",
-    ]
-)
 _DA = frozenset({"da", "dal", "dalla", "dallo", "dall'", "dai", "dagli"})
 _DI = frozenset({"di", "del", "della", "dello", "dell'", "dei", "degli", "delle", "d'"})
 _IN = frozenset({"in", "nel", "nella", "nello", "nell'", "nei", "negli"})
@@ -200,7 +160,7 @@ class SentenceView:
                 continue  # the object of another verb ("è stato eletto X")
             fallback = fallback or org
             prev = self._word_before(org)
-            if prev not in PREPOSITIONS and prev not in _VEHICLE_WORDS:
+            if prev not in lx.PREPOSITIONS and prev not in _VEHICLE_WORDS:
                 return self.head_of_conjunction(org)
         return fallback
 
@@ -251,7 +211,7 @@ class SentenceView:
         skipped = 0
         while i >= self.sent.start and skipped < 3:
             w = self.doc[i].lower_
-            if w in PREPOSITIONS or w in _VEHICLE_WORDS or w in {",", "(", "e"}:
+            if w in lx.PREPOSITIONS or w in _VEHICLE_WORDS or w in {",", "(", "e"}:
                 return w
             if self.doc[i].is_alpha or w.endswith("'"):
                 skipped += 1
