@@ -7,12 +7,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from support.fetch import fetch_settings
 from support.server import LoopbackServer, Response, serve
 
 from extractors.articles import decode_html, extract_article, fetch_articles, wall_kind
 from extractors.language import detect_language
 from extractors.models import FeedEntry
-from extractors.settings import FetchSettings
 
 WEB = Path(__file__).resolve().parent / "fixtures" / "web"
 PUBLISHED = datetime(2024, 3, 12, 8, 30, tzinfo=UTC)
@@ -40,19 +40,6 @@ def entry(
     }
     values.update(fields)
     return FeedEntry(**values)  # type: ignore[arg-type]
-
-
-def fetch_settings(**overrides: object) -> FetchSettings:
-    base: dict[str, object] = {
-        "allow_private_addresses": True,
-        "connect_timeout_s": 2,
-        "read_timeout_s": 2,
-        "total_timeout_s": 5,
-        "retries": 0,
-        "retry_backoff_s": 0.01,
-    }
-    base.update(overrides)
-    return FetchSettings(**base)  # type: ignore[arg-type]
 
 
 # ------------------------------------------------------------------------------------- extraction

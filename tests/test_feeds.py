@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from support.fetch import fetch_settings
 from support.server import LoopbackServer, Response, serve
 
 from extractors.feeds import FeedParseError, fetch_feeds, html_to_text, parse_date, parse_feed
 from extractors.models import FeedSource, FeedState
-from extractors.settings import FetchSettings
 
 WEB = Path(__file__).resolve().parent / "fixtures" / "web"
 BASE = "https://www.tecnoeconomia.example"
@@ -21,19 +21,6 @@ BASE = "https://www.tecnoeconomia.example"
 
 def fixture(name: str, base: str = BASE) -> bytes:
     return (WEB / name).read_bytes().replace(b"{base}", base.encode())
-
-
-def fetch_settings(**overrides: object) -> FetchSettings:
-    base: dict[str, object] = {
-        "allow_private_addresses": True,
-        "connect_timeout_s": 2,
-        "read_timeout_s": 2,
-        "total_timeout_s": 5,
-        "retries": 0,
-        "retry_backoff_s": 0.01,
-    }
-    base.update(overrides)
-    return FetchSettings(**base)  # type: ignore[arg-type]
 
 
 SOURCE = FeedSource("TecnoEconomia", f"{BASE}/feed.xml")
