@@ -415,3 +415,21 @@ def test_extract_jsonl_streams_many_lines_in_order(nlp, tmp_path):
     rows = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
     assert [r["id"] for r in rows] == list(range(600)) and stats["articles"] == 600
     assert all(r["events"][0]["target"] == f"Scoglio{r['id']}" for r in rows)
+
+
+def test_vocabulary_cache_is_rebuilt_when_missing_or_corrupt(tmp_path, monkeypatch):
+    from extractors.deals import lexicon
+
+    monkeypatch.setenv("DEALRADAR_CACHE_DIR", str(tmp_path))
+    lexicon.italian_vocabulary.cache_clear()
+    try:
+        built = lexicon.italian_vocabulary()
+        (cached,) = tmp_path.glob("it_vocabulary-*.npy")
+        assert {"acquisizione", "milano", "il"} <= {w for w in ("acquisizione", "milano", "il") if w in built}
+        assert "zqxwvy" not in built and 12 not in built
+        cached.write_bytes(b"not numpy at all")
+        lexicon.italian_vocabulary.cache_clear()
+        rebuilt = lexicon.italian_vocabulary()
+        assert len(rebuilt) == len(built) > 400_000 and "acquisizione" in rebuilt
+    finally:
+        lexicon.italian_vocabulary.cache_clear()

@@ -7,14 +7,20 @@ capitalisation says nothing: the first word of a sentence or a headline.
 
 from __future__ import annotations
 
+import contextlib
 import gzip
+import hashlib
 import json
+import os
 import unicodedata
+from collections.abc import Iterable
 from functools import cache
 from pathlib import Path
 
+import numpy as np
 import spacy_lookups_data
 from spacy.lang.it.stop_words import STOP_WORDS
+from spacy.strings import hash_string
 
 DATA = Path(__file__).resolve().parent / "wordlists"
 _LOOKUPS = Path(spacy_lookups_data.__file__).resolve().parent / "data"
@@ -37,18 +43,73 @@ def repeats_title(sentence: str, title_folded: str) -> bool:
     return bool(title_folded) and bool(s) and s in title_folded and len(s) >= 0.6 * len(title_folded)
 
 
+class HashedWords:
+    """A large, read-only set of words kept as a sorted array of 64-bit string hashes.
+
+    A frozenset of the 430,000 Italian word forms costs about 80 MB per process; the hashes cost 3.4 MB.
+    A false "yes" needs a 64-bit hash collision, which at this size is not a concern.
+    """
+
+    def __init__(self, words: Iterable[str]) -> None:
+        self._hashes = np.unique(np.fromiter((hash_string(w) for w in words), dtype=np.uint64))
+
+    @classmethod
+    def from_array(cls, hashes: np.ndarray) -> HashedWords:
+        if hashes.dtype != np.uint64 or hashes.ndim != 1:
+            raise ValueError("not an array of word hashes")
+        words = cls(())
+        words._hashes = hashes
+        return words
+
+    def save(self, path: Path) -> None:
+        """Write the hashes atomically; a cache that cannot be written is only a missed speed-up."""
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with open(tmp, "wb") as f:
+                np.save(f, self._hashes, allow_pickle=False)
+            os.replace(tmp, path)
+        except OSError:
+            tmp.unlink(missing_ok=True)
+
+    def __contains__(self, word: object) -> bool:
+        if not isinstance(word, str):
+            return False
+        key = np.uint64(hash_string(word))
+        i = int(np.searchsorted(self._hashes, key))
+        return i < len(self._hashes) and self._hashes[i] == key
+
+    def __len__(self) -> int:
+        return len(self._hashes)
+
+
 @cache
-def italian_vocabulary() -> frozenset[str]:
-    """Every word form and lemma of spacy-lookups-data's Italian tables, lower-cased (about 430,000)."""
-    words: set[str] = set()
-    for path in sorted(_LOOKUPS.glob("it_lemma_lookup*.json.gz")):
+def italian_vocabulary() -> HashedWords:
+    """Every word form and lemma of spacy-lookups-data's Italian tables, lower-cased (about 430,000).
+
+    Built once per machine and kept as a small .npy file in the cache folder: reading the tables takes a
+    second and leaves ~40 MB of freed-but-held memory in every extraction process.
+    """
+    tables = sorted(_LOOKUPS.glob("it_lemma_lookup*.json.gz"))
+    extra = sorted(fold(w) for w in _read_list("common_caps.txt")) + sorted(STOP_WORDS)
+    key = hashlib.sha1(json.dumps([[p.name, p.stat().st_size] for p in tables] + extra).encode()).hexdigest()
+    cached = _cache_dir() / f"it_vocabulary-{key[:16]}.npy"
+    with contextlib.suppress(OSError, ValueError):
+        return HashedWords.from_array(np.load(cached, allow_pickle=False))
+    words: set[str] = set(extra)  # function words ("Ci sono", "I nuovi") are missing from the lemma tables
+    for path in tables:
         with gzip.open(path, "rt", encoding="utf-8") as f:
             table = json.load(f)
         words.update(k.lower() for k in table)
         words.update(v.lower() for v in table.values())
-    words.update(fold(w) for w in _read_list("common_caps.txt"))
-    words.update(STOP_WORDS)  # function words ("Ci sono", "I nuovi") are missing from the lemma tables
-    return frozenset(words)
+        del table
+    vocabulary = HashedWords(words)
+    vocabulary.save(cached)
+    return vocabulary
+
+
+def _cache_dir() -> Path:
+    return Path(os.environ.get("DEALRADAR_CACHE_DIR") or Path.home() / ".cache" / "dealradar")
 
 
 @cache
