@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,6 +20,11 @@ os.environ.pop("PREFECT_API_URL", None)
 
 SHARED_DEALS = Path(__file__).resolve().parents[1].parent / "shared" / "deals"
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    # The throw-away Prefect home (its database, logs) goes with the session.
+    shutil.rmtree(_PREFECT_HOME, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
