@@ -19,7 +19,7 @@ FIXTURES = Path(__file__).parent / "fixtures" / "deals"
 # 6/7 on the fifth); recall.yaml holds the phenomena of the recall pass on independent articles
 CASES = [
     case
-    for name in ("cases.yaml", "blind.yaml", "recall.yaml")
+    for name in ("cases.yaml", "blind.yaml", "recall.yaml", "realweb.yaml")
     for case in yaml.safe_load((FIXTURES / name).read_text(encoding="utf-8"))
 ]
 

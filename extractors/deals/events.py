@@ -544,7 +544,7 @@ def select_news(doc: Doc, drafts: list[Draft]) -> list[Draft]:
                     or d.cand.sent_index <= 1
                     or (d.cand.sent_index <= NAMELESS_LEAD and _complete(d))
                 )
-    news = _merge([d for d in drafts if d.news])
+    news = _drop_agreements_of_deals(_merge([d for d in drafts if d.news]))
     news.sort(key=lambda d: (not d.cand.in_title, d.cand.sent_index))
     if listing:
         news = [d for d in news if _complete(d) or d.cand.in_title and d.figures.amount is None]
@@ -634,6 +634,24 @@ def _complete(d: Draft) -> bool:
     return d.target is not None and (d.acquirer is not None or d.figures.amount is not None)
 
 
+def _drop_agreements_of_deals(news: list[Draft]) -> list[Draft]:
+    """ "X rileva Y ... X ha firmato l'accordo con Y": the agreement is the deal's own, no partnership."""
+    deals = [d for d in news if d.deal_type != "partnership" and d.acquirer and d.target]
+    kept = []
+    for p in news:
+        pair = (p.acquirer, p.target)
+        owner = next((d for d in deals if _same_pair(d, pair)), None)
+        if p.deal_type == "partnership" and owner is not None:
+            owner.merged.append(p)
+        else:
+            kept.append(p)
+    return kept
+
+
+def _same_pair(d: Draft, names: tuple[str | None, str | None]) -> bool:
+    return any(same_company(d.acquirer, n) for n in names) and any(same_company(d.target, n) for n in names)
+
+
 def _merge(drafts: list[Draft]) -> list[Draft]:
     """One event per (target, compatible type): a round told investor by investor becomes one round."""
     out: list[Draft] = []
@@ -714,6 +732,10 @@ def to_event(doc: Doc, d: Draft) -> DealEvent:
         # buying the whole company: what the offer values it at is what the deal is worth ("l'offerta
         # valorizza X 210 milioni", "la valutazione discussa è di 300 milioni")
         f.amount, f.currency = f.valuation, f.valuation_currency
+    if d.cand.in_title and f.amount:
+        exact = _exact_body_figure(doc, f.amount)
+        if exact is not None:
+            f.amount, f.currency = exact.value, exact.currency or f.currency
     currency = f.currency if f.amount is not None else f.valuation_currency
     if (f.amount is not None or f.valuation is not None) and currency is None:
         currency = (
@@ -751,6 +773,28 @@ def to_event(doc: Doc, d: Draft) -> DealEvent:
         background=background,
         flags=flags,
     )
+
+
+def _exact_body_figure(doc: Doc, rounded: float):
+    """The body's exact figure for a headline's round one ("15 miliardi" -> "14,8 miliardi di dollari")."""
+    if _significant_digits(rounded) > 2:
+        return None
+    title_chars = doc[: title_end(doc)].end_char if title_end(doc) else 0
+    close = [
+        a
+        for a in doc._.dr_amounts
+        if a.start >= title_chars
+        and a.scaled
+        and not a.per_share
+        and a.value != rounded
+        and abs(a.value - rounded) <= 0.05 * rounded
+        and _significant_digits(a.value) > _significant_digits(rounded)
+    ]
+    return close[0] if close else None
+
+
+def _significant_digits(value: float) -> int:
+    return len(f"{value:.6g}".split("e")[0].replace(".", "").replace("-", "").strip("0"))
 
 
 def _sentence_currency(doc: Doc, sent: Span) -> str | None:

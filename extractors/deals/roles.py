@@ -211,14 +211,32 @@ class SentenceView:
         skipped = 0
         while i >= self.sent.start and skipped < 3:
             w = self.doc[i].lower_
-            if w in lx.PREPOSITIONS or w in _VEHICLE_WORDS or w in {",", "(", "e"}:
-                return w
+            if w in lx.PREPOSITIONS or w in _VEHICLE_WORDS or w in {",", "(", "e"} or w in _CLAUSE_OPENERS:
+                return w  # "di Google mentre Meta investe": a new clause, Meta is its subject
             if self.doc[i].is_alpha or w.endswith("'"):
                 skipped += 1
                 i -= 1
                 continue
             return w
         return ""
+
+
+_CLAUSE_OPENERS = frozenset(
+    [
+        "mentre",
+        "che",
+        "ma",
+        "però",
+        "perché",
+        "quando",
+        "dove",
+        "poiché",
+        "anche",
+        "intanto",
+        "invece",
+        "così",
+    ]
+)
 
 
 def _is_passive(doc: Doc, trig: Span, view: SentenceView) -> bool:
@@ -485,7 +503,7 @@ def _investment(trig, view: SentenceView, word, lemma):
         acquirer = view.org_after_word(_DI | _DA, trig.end, trig.end + 2, gap=3)
     acquirer = acquirer or view.subject_before(trig.start)
     start = acquirer.end if acquirer is not None and acquirer.start > trig.start else trig.end
-    target = view.org_after_word(_IN, start, start + 25)
+    target = view.org_after_word(_IN, start, start + 25) or _stake_owner(view, start, start + 16)
     if target is None and word.startswith("invest"):
         # "X investirà 4 miliardi in Italia": a country is the target of an investment programme
         target = _country_after(view, start, start + 12)
@@ -495,6 +513,15 @@ def _investment(trig, view: SentenceView, word, lemma):
     if acquirer is None:
         return "investment", None, target, []
     return _investors("investment", acquirer, target, view)
+
+
+def _stake_owner(view: SentenceView, start: int, end: int) -> Span | None:
+    """ "investe 15 miliardi per il 49% di X", "per una quota del 10 per cento in X": X, whose stake it is."""
+    doc = view.doc
+    for tok in doc[start : min(end, view.sent.end)]:
+        if tok.text == "%" or tok.lower_ == "cento" and tok.i > 0 and doc[tok.i - 1].lower_ == "per":
+            return view.org_after_word(_DI | _IN, tok.i + 1, tok.i + 3)
+    return None
 
 
 def _entry(trig, view: SentenceView, word: str):
