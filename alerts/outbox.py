@@ -1,10 +1,11 @@
 """The alerts outbox: which messages a run owes, and the state of each one's delivery.
 
 `enqueue_alerts` runs in the writing process after clustering, so a message is only written once the deals it
-is about are stored. Each message has a deterministic `alert_id` (a hash of rule, channel, deal and revision;
-for digests rule, channel and run), so enqueueing twice adds nothing. `send.py` drains the table; the
-`mark_*` functions here record each step, every one committed at once (DuckDB auto-commit), so the table is
-always the truth about what was sent.
+is about are stored. Messages are owed to destinations (a channel URL in one mode), not to rules: a deal
+that several rules sharing a channel match is one message there, naming them all. Each message has a
+deterministic `alert_id` (a hash of channel, deal and revision; for digests channel and run), so enqueueing
+twice adds nothing. `send.py` drains the table; the `mark_*` functions here record each step, every one
+committed at once (DuckDB auto-commit), so the table is always the truth about what was sent.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from alerts.render import Change, DealView, Message, format_money, render_digest
 from alerts.rules import deal_names, effective_rules, matches, watchlist_hits
 from alerts.settings import AlertRule, AlertsSettings
 from warehouse.bulk import insert_columns
+from warehouse.db import transaction
 
 log = logging.getLogger(__name__)
 
@@ -96,13 +98,15 @@ def _touched_deals(con: duckdb.DuckDBPyConnection, run_id: str) -> list[dict[str
 
 
 def _mentions(con: duckdb.DuckDBPyConnection, deal_ids: list[str]) -> dict[str, list[dict[str, Any]]]:
-    """Non-background mentions of each deal, oldest first, with their article's title."""
+    """Non-background mentions of each deal, oldest first, with their article's title and the date of the
+    news (`news_at`: the article's publication date, else when it was fetched)."""
     if not deal_ids:
         return {}
     rows = _rows(
         con,
         """SELECT e.deal_id, e.article_url, e.site, e.evidence, e.run_id, a.title,
-                  coalesce(e.published_at, e.extracted_at) AS seen_at
+                  coalesce(e.published_at, e.extracted_at) AS seen_at,
+                  coalesce(a.published_at, a.fetched_at, e.published_at, e.extracted_at) AS news_at
            FROM deal_events e LEFT JOIN articles a ON a.url = e.article_url
            WHERE list_contains(?, e.deal_id) AND NOT coalesce(e.background, false)
            ORDER BY seen_at NULLS LAST, e.article_url""",
@@ -115,21 +119,21 @@ def _mentions(con: duckdb.DuckDBPyConnection, deal_ids: list[str]) -> dict[str, 
 
 
 def _last_announced(con: duckdb.DuckDBPyConnection, deal_ids: list[str]) -> dict[tuple[str, str, str], dict]:
-    """(rule, channel, deal) -> the latest message about the deal there: what it announced, and until when
-    it held later ones back (`last_not_before`, for the cool-down). One query for all deals."""
+    """(mode, channel, deal) -> the latest message of that mode about the deal to that channel, whatever
+    rule wrote it: what it announced, and until when it held later ones back (`last_not_before`, for the
+    cool-down). One query for all deals."""
     rows = _rows(
         con,
-        """SELECT d.rule_name, d.channel_id, d.deal_id, d.revision, d.status, d.amount, d.currency,
+        """SELECT o.mode, d.channel_id, d.deal_id, d.revision, d.status, d.amount, d.currency,
                   d.amount_eur, d.stake_pct,
-                  max(o.not_before) OVER (PARTITION BY d.rule_name, d.channel_id, d.deal_id)
-                      AS last_not_before
+                  max(o.not_before) OVER (PARTITION BY o.mode, d.channel_id, d.deal_id) AS last_not_before
            FROM alert_outbox_deals d JOIN alert_outbox o USING (alert_id)
            WHERE list_contains(?, d.deal_id)
            QUALIFY row_number() OVER (
-               PARTITION BY d.rule_name, d.channel_id, d.deal_id ORDER BY d.revision DESC) = 1""",
+               PARTITION BY o.mode, d.channel_id, d.deal_id ORDER BY d.revision DESC) = 1""",
         [deal_ids],
     )
-    return {(r["rule_name"], r["channel_id"], r["deal_id"]): r for r in rows}
+    return {(r["mode"], r["channel_id"], r["deal_id"]): r for r in rows}
 
 
 def _changes(before: dict[str, Any], deal: dict[str, Any]) -> list[Change]:
@@ -149,7 +153,16 @@ def _pct(value: float | None) -> str:
     return "" if value is None else f"{value:g}%"
 
 
-def _view(deal: dict[str, Any], mentions: list[dict[str, Any]], rule: AlertRule, kind: str) -> DealView:
+def _watchlist(rules: list[AlertRule], deal: dict[str, Any]) -> list[str]:
+    hits: list[str] = []
+    for rule in rules:
+        hits += [h for h in watchlist_hits(rule.watchlist, deal_names(deal)) if h not in hits]
+    return hits
+
+
+def _view(
+    deal: dict[str, Any], mentions: list[dict[str, Any]], rules: list[AlertRule], kind: str
+) -> DealView:
     first = mentions[0] if mentions else {}
     # An update quotes the newest mention: it is the one that says what changed.
     quoted = mentions[-1] if kind == "update" and mentions else first
@@ -176,8 +189,37 @@ def _view(deal: dict[str, Any], mentions: list[dict[str, Any]], rule: AlertRule,
         latest_title=quoted.get("title"),
         evidence=quoted.get("evidence"),
         kind=kind,
-        watchlist=watchlist_hits(rule.watchlist, deal_names(deal)),
+        watchlist=_watchlist(rules, deal),
+        rules=[r.name for r in rules],
     )
+
+
+# --- where messages go ------------------------------------------------------------------------------------
+
+
+@dataclass
+class Destination:
+    """One channel URL in one mode, with every rule of that mode that lists it: the unit that gets one
+    message per deal revision (instant) or one digest per run (digest), however many of its rules match."""
+
+    mode: str
+    url: str
+    channel_id: str
+    channel_label: str
+    rules: list[AlertRule]
+
+
+def destinations(rules: list[AlertRule]) -> list[Destination]:
+    """The destinations of the rules, in config order (a channel is the same when its URL, as written, is)."""
+    found: dict[tuple[str, str], Destination] = {}
+    for rule in rules:
+        for index, url in enumerate(rule.channels):
+            key = (rule.mode, channel_id(url))
+            if key not in found:
+                found[key] = Destination(rule.mode, url, key[1], channel_label(url, index), [])
+            if rule not in found[key].rules:
+                found[key].rules.append(rule)
+    return list(found.values())
 
 
 # --- enqueueing -------------------------------------------------------------------------------------------
@@ -186,34 +228,39 @@ def _view(deal: dict[str, Any], mentions: list[dict[str, Any]], rule: AlertRule,
 def enqueue_alerts(con: duckdb.DuckDBPyConnection, settings: AlertsSettings, run_id: str) -> int:
     """Write the messages this run owes (deals created or revised in it that match a rule); return how many.
 
-    instant: one message per (rule, channel, deal, revision), kind "new" for the first message about the deal
-    under that rule and channel, "update" for a later revision (only if the rule wants updates), held back
-    until `cooldown_hours` after the previous one. digest: one message per (rule, channel, run) listing them
-    all. Idempotent: running it again for the same run adds nothing. One transaction.
+    Messages go to destinations (a channel URL in one mode), not to rules: a deal matched by several rules
+    that share a channel makes one message there, naming every rule that matched.
+    instant: one message per (channel, deal, revision), kind "new" for the first message about the deal to
+    that channel, "update" for a later revision (only if a matching rule wants updates), held back until the
+    shortest `cooldown_hours` of those rules after the previous one. digest: one message per (channel, run)
+    listing them all. Deals whose news is too old (`max_age_days`, `first_run`) are held back as backfill:
+    recorded in `alert_held_back` (see `held_back_count`), not alerted. Idempotent: running it again for the
+    same run adds nothing. One transaction.
     """
+    run_id = str(run_id)
     rules = effective_rules(settings)
-    deals = _touched_deals(con, str(run_id)) if rules else []
+    deals = _touched_deals(con, run_id) if rules else []
     if not deals:
         return 0
     deal_ids = [d["deal_id"] for d in deals]
     mentions = _mentions(con, deal_ids)
     announced = _last_announced(con, deal_ids)
     now = utcnow()
+    plan = [(dest, _due_here(dest, deals, mentions, announced)) for dest in destinations(rules)]
+    owed = {item.deal["deal_id"]: item.deal for _, due in plan for item in due}
+    held = _held_back(con, settings, run_id, list(owed.values()), mentions, now)
     batch = _Batch()
-    for rule in rules:
-        wanted = [d for d in deals if matches(rule, d, {m["site"] for m in mentions[d["deal_id"]]})]
-        for index, url in enumerate(rule.channels):
-            due = _due_here(rule, channel_id(url), wanted, mentions, announced)
-            batch.add(rule, url, index, due, str(run_id), now)
-    con.execute("BEGIN TRANSACTION")
-    try:
+    for dest, due in plan:
+        batch.add(dest, [item for item in due if item.deal["deal_id"] not in held], run_id, now)
+    with transaction(con):
         written = batch.write(con)
-        con.execute("COMMIT")
-    except Exception:
-        con.execute("ROLLBACK")
-        raise
+        _record_held(con, run_id, held, now)
     if written:
         log.info("alerts: %d message(s) queued for run %s", written, run_id)
+    if held:
+        reasons = sorted({reason for reason, _, _ in held.values()})
+        log.info("alerts: %d deal(s) of run %s held back as backfill, not alerted (%s)", len(held), run_id,
+                 ", ".join(HELD_BACK_REASONS[r] for r in reasons))  # fmt: skip
     return written
 
 
@@ -222,29 +269,106 @@ class _Due:
     deal: dict[str, Any]
     view: DealView
     last_not_before: datetime | None
+    cooldown_hours: float
 
 
 def _due_here(
-    rule: AlertRule,
-    cid: str,
+    dest: Destination,
     deals: list[dict[str, Any]],
     mentions: dict[str, list[dict[str, Any]]],
     announced: dict[tuple[str, str, str], dict[str, Any]],
 ) -> list[_Due]:
-    """The deals this channel of the rule has not heard about at their current revision."""
+    """The deals this destination's rules want that it has not heard about at their current revision."""
     due = []
     for deal in deals:
-        before = announced.get((rule.name, cid, deal["deal_id"]))
-        if before is not None and before["revision"] >= deal["revision"]:
-            continue  # this revision (or a later one) was already announced here
+        said = mentions.get(deal["deal_id"], [])
+        matched = [r for r in dest.rules if matches(r, deal, {m["site"] for m in said})]
+        before = announced.get((dest.mode, dest.channel_id, deal["deal_id"]))
+        if not matched or (before is not None and before["revision"] >= deal["revision"]):
+            continue  # not wanted here, or this revision (or a later one) was already announced here
         kind = "update" if before else "new"
         changes = _changes(before, deal) if before else []
-        if kind == "update" and (not rule.updates or not changes):
-            continue
-        view = _view(deal, mentions.get(deal["deal_id"], []), rule, kind)
+        if kind == "update":
+            matched = [r for r in matched if r.updates]
+            if not matched or not changes:
+                continue
+        view = _view(deal, said, matched, kind)
         view.changes = changes
-        due.append(_Due(deal, view, before["last_not_before"] if before else None))
+        # The shortest cool-down wins: a rule without one asked to hear every change at once.
+        cooldown = min(r.cooldown_hours for r in matched)
+        due.append(_Due(deal, view, before["last_not_before"] if before else None, cooldown))
     return due
+
+
+# --- backfill: old news does not alert --------------------------------------------------------------------
+
+HELD_BACK_REASONS = {
+    "old_news": "their articles are older than alerts.max_age_days",
+    "first_run": "first run with alerts.first_run: none",
+}
+
+
+_Held = dict[str, tuple[str, int, datetime | None]]  # deal id -> (reason, revision, news date)
+
+
+def _news_at(mentions: list[dict[str, Any]], run_id: str) -> datetime | None:
+    """How recent a deal's news is: the newest of the mentions this run stored (else of all mentions)."""
+    dates = [m["news_at"] for m in mentions if m["run_id"] == run_id and m["news_at"] is not None]
+    dates = dates or [m["news_at"] for m in mentions if m["news_at"] is not None]
+    return max(dates, default=None)
+
+
+def _held_back(
+    con: duckdb.DuckDBPyConnection,
+    settings: AlertsSettings,
+    run_id: str,
+    deals: list[dict[str, Any]],
+    mentions: dict[str, list[dict[str, Any]]],
+    now: datetime,
+) -> _Held:
+    """The owed deals that must not alert, with why."""
+    silent = bool(deals) and settings.first_run == "none" and is_first_run(con, run_id)
+    cutoff = now - timedelta(days=settings.max_age_days) if settings.max_age_days else None
+    held = {}
+    for deal in deals:
+        news_at = _news_at(mentions.get(deal["deal_id"], []), run_id)
+        if silent:
+            held[deal["deal_id"]] = ("first_run", deal["revision"], news_at)
+        elif cutoff is not None and news_at is not None and news_at < cutoff:
+            held[deal["deal_id"]] = ("old_news", deal["revision"], news_at)
+    return held
+
+
+def is_first_run(con: duckdb.DuckDBPyConnection, run_id: str) -> bool:
+    """True when no earlier run of the same kind ended ok or partial: the warehouse is being filled."""
+    row = con.execute(
+        """SELECT count(*) FROM runs r
+           WHERE r.run_id <> $1 AND r.status IN ('ok', 'partial')
+             AND r.kind = coalesce((SELECT kind FROM runs WHERE run_id = $1), r.kind)
+             AND r.started_at <= coalesce((SELECT started_at FROM runs WHERE run_id = $1), r.started_at)""",
+        [run_id],
+    ).fetchone()
+    return row[0] == 0
+
+
+def _record_held(con: duckdb.DuckDBPyConnection, run_id: str, held: _Held, now: datetime) -> None:
+    items = sorted(held.items())
+    columns = [
+        ("run_id", "VARCHAR", [run_id] * len(items)),
+        ("deal_id", "VARCHAR", [deal_id for deal_id, _ in items]),
+        ("revision", "INTEGER", [revision for _, (_, revision, _) in items]),
+        ("reason", "VARCHAR", [reason for _, (reason, _, _) in items]),
+        ("news_at", "TIMESTAMP", [news_at for _, (_, _, news_at) in items]),
+        ("held_at", "TIMESTAMP", [now] * len(items)),
+    ]
+    insert_columns(con, "alert_held_back", columns, on_conflict="ignore")
+
+
+def held_back_count(con: duckdb.DuckDBPyConnection, run_id: str) -> int:
+    """Deals of a run held back as backfill: not alerted because their news was old, or a silent first run."""
+    return con.execute(
+        "SELECT count(DISTINCT deal_id) FROM alert_held_back WHERE run_id = ?", [str(run_id)]
+    ).fetchone()[0]
 
 
 class _Batch:
@@ -254,32 +378,34 @@ class _Batch:
         self.messages: list[dict[str, Any]] = []
         self.covered: list[dict[str, Any]] = []
 
-    def add(self, rule: AlertRule, url: str, index: int, due: list[_Due], run_id: str, now: datetime) -> None:
+    def add(self, dest: Destination, due: list[_Due], run_id: str, now: datetime) -> None:
         if not due:
             return
-        cid, label = channel_id(url), channel_label(url, index)
         base = {
-            "rule_name": rule.name,
-            "mode": rule.mode,
-            "channel_id": cid,
-            "channel_label": label,
+            "mode": dest.mode,
+            "channel_id": dest.channel_id,
+            "channel_label": dest.channel_label,
             "run_id": run_id,
             "created_at": now,
         }
-        if rule.mode == "digest":
-            alert_id = _alert_id(rule.name, cid, "digest", run_id)
-            message = render_digest([d.view for d in due], rule.name, alert_id)
-            self._add(alert_id, {**base, "kind": "digest", "not_before": now}, message, due)
+        if dest.mode == "digest":
+            names = [r.name for r in dest.rules if any(r.name in item.view.rules for item in due)]
+            alert_id = _alert_id("digest", dest.channel_id, run_id)
+            message = render_digest([item.view for item in due], ", ".join(names), alert_id)
+            fields = {**base, "rule_name": ", ".join(names), "kind": "digest", "not_before": now}
+            self._add(alert_id, fields, message, due)
             return
         for item in due:
             deal = item.deal
-            alert_id = _alert_id(rule.name, cid, deal["deal_id"], deal["revision"])
-            message = render_instant(item.view, rule.name, alert_id)
+            alert_id = _alert_id("instant", dest.channel_id, deal["deal_id"], deal["revision"])
+            names = ", ".join(item.view.rules)
+            message = render_instant(item.view, names, alert_id)
             not_before = now
-            if rule.cooldown_hours and item.last_not_before is not None:
-                not_before = max(now, item.last_not_before + timedelta(hours=rule.cooldown_hours))
+            if item.cooldown_hours and item.last_not_before is not None:
+                not_before = max(now, item.last_not_before + timedelta(hours=item.cooldown_hours))
             fields = {
                 **base,
+                "rule_name": names,
                 "kind": item.view.kind,
                 "deal_id": deal["deal_id"],
                 "revision": deal["revision"],
@@ -297,7 +423,7 @@ class _Batch:
             self.covered.append(
                 {
                     "alert_id": alert_id,
-                    "rule_name": fields["rule_name"],
+                    "rule_name": ", ".join(item.view.rules),
                     "channel_id": fields["channel_id"],
                     "deal_id": d["deal_id"],
                     "revision": d["revision"],
@@ -310,7 +436,6 @@ class _Batch:
         ids = [m["alert_id"] for m in self.messages]
         found = con.execute("SELECT alert_id FROM alert_outbox WHERE list_contains(?, alert_id)", [ids])
         existing = {r[0] for r in found.fetchall()}
-        # A channel listed twice in a rule yields the same ids twice: keep one.
         messages = list({m["alert_id"]: m for m in self.messages if m["alert_id"] not in existing}.values())
         covered = list(
             {(c["alert_id"], c["deal_id"]): c for c in self.covered if c["alert_id"] not in existing}.values()
@@ -430,7 +555,8 @@ def pending(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
 def outbox_rows(con: duckdb.DuckDBPyConnection, *, include_sent: bool = False) -> list[dict[str, Any]]:
     if not _has_outbox(con):
         return []  # a read-only open of a warehouse written before migration 002: nothing queued yet
-    where = "" if include_sent else "WHERE status <> 'sent'"
+    # "merged": a duplicate of another message to the same channel, folded into it on upgrade (004).
+    where = "" if include_sent else "WHERE status NOT IN ('sent', 'merged')"
     return _rows(
         con,
         f"""SELECT alert_id, rule_name AS rule, channel_label AS channel, kind, deal_id, revision, status,

@@ -13,7 +13,7 @@ from __future__ import annotations
 import html
 import re
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from urllib.parse import quote, urlsplit
 
 NAME_MAX = 120
@@ -63,6 +63,7 @@ class DealView:
     kind: str = "new"  # new | update
     changes: list[Change] = field(default_factory=list)
     watchlist: list[str] = field(default_factory=list)
+    rules: list[str] = field(default_factory=list)  # every rule of this destination that matched the deal
 
 
 @dataclass
@@ -151,6 +152,7 @@ def _facts(view: DealView) -> list[tuple[str, str]]:
         ("Status", clean(view.status, 20)),
         ("Sources", f"{view.n_sources} ({view.n_mentions} mentions)"),
         ("Watchlist", ", ".join(clean(w, NAME_MAX) for w in view.watchlist)),
+        ("Matched", ", ".join(clean(r, 80) for r in view.rules)),
     ]
     return [(label, value) for label, value in rows if value]
 
@@ -220,18 +222,20 @@ def _html_block(view: DealView) -> str:
     return "<ul>" + "".join(rows) + "</ul>"
 
 
-def _footer(rule_name: str, alert_id: str) -> tuple[str, str, str]:
-    rule = clean(rule_name, 80)
-    text = f"dealradar rule {rule} - alert id {alert_id}"
+def _footer(alert_id: str) -> tuple[str, str, str]:
+    text = f"dealradar alert id {alert_id}"
     return text, md_escape(text), f"<p><i>{html.escape(text)}</i></p>"
 
 
 def render_instant(view: DealView, rule_name: str, alert_id: str) -> Message:
-    """One deal: "New deal" or "Deal update" with what changed since the last alert."""
+    """One deal: "New deal" or "Deal update" with what changed since the last alert, naming the rules that
+    matched it (`view.rules`, else `rule_name`)."""
+    if not view.rules:
+        view = replace(view, rules=[rule_name])
     word = "Deal update" if view.kind == "update" else "New deal"
     title = clean(f"[dealradar] {word}: {headline(view)}", TITLE_MAX)
     head = clean(f"{word}: {headline(view)}", TITLE_MAX)
-    ft, fm, fh = _footer(rule_name, alert_id)
+    ft, fm, fh = _footer(alert_id)
     text = "\n".join([head, "", *_text_block(view), "", ft])
     markdown = "\n".join([f"**{md_escape(head)}**", "", *_md_block(view), "", fm])
     body_html = f"<p><b>{html.escape(head)}</b></p>{_html_block(view)}{fh}"
@@ -239,12 +243,15 @@ def render_instant(view: DealView, rule_name: str, alert_id: str) -> Message:
 
 
 def render_digest(views: list[DealView], rule_name: str, alert_id: str) -> Message:
-    """All deals of one run under one rule, capped at DIGEST_MAX_DEALS (the rest counted)."""
+    """All deals of one run for one destination, capped at DIGEST_MAX_DEALS (the rest counted).
+
+    `rule_name` names the digest (the digest rules sharing the destination, joined); each deal says which
+    of them matched it."""
     shown, rest = views[:DIGEST_MAX_DEALS], max(0, len(views) - DIGEST_MAX_DEALS)
     n_new = sum(1 for v in views if v.kind != "update")
     summary = f"{len(views)} deals, {n_new} new, {len(views) - n_new} updated"
     title = clean(f"[dealradar] Digest {title_safe(clean(rule_name, 60))}: {summary}", TITLE_MAX)
-    ft, fm, fh = _footer(rule_name, alert_id)
+    ft, fm, fh = _footer(alert_id)
     text = [title, ""]
     markdown = [f"**{md_escape(title)}**", ""]
     body_html = [f"<p><b>{html.escape(title)}</b></p>"]

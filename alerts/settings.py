@@ -66,6 +66,12 @@ class AlertsSettings(_Strict):
     """First back-off between failed sends, doubling each time; retries happen on later runs."""
     send_timeout_s: float = Field(30.0, gt=0)
     """Longest wait for one channel to accept one message before the send counts as failed."""
+    max_age_days: float | None = Field(7.0, gt=0)
+    """Alerts are about news: a deal whose articles of this run are all older than this (by publication
+    date, else fetch time) is held back as backfill, stored but not alerted (null: no age limit)."""
+    first_run: Literal["recent", "none"] = "recent"
+    """What the first run on a warehouse (no earlier successful run) alerts: "recent" as any run (deals within
+    `max_age_days`), "none" nothing: everything it finds is backfill and later runs alert on what is new."""
 
     @model_validator(mode="after")
     def _unique_rule_names(self) -> AlertsSettings:

@@ -14,7 +14,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from email import policy
 from email.message import EmailMessage
 from http.server import BaseHTTPRequestHandler
@@ -35,6 +35,12 @@ from warehouse.load import start_run, store_articles
 
 FIXTURE = Path(__file__).resolve().parent / "fixtures" / "alerts" / "mentions.json"
 ROOT = Path(__file__).resolve().parents[1]
+
+
+def Alerts(**settings) -> AlertsSettings:  # noqa: N802 (reads as the settings class it builds)
+    """Settings for the fixture's news, which dates from 2025: the age window is off unless a test sets it
+    (the backfill tests below use fresh dates)."""
+    return AlertsSettings(**{"max_age_days": None, **settings})
 
 
 # --- receivers --------------------------------------------------------------------------------------------
@@ -123,12 +129,13 @@ def con(tmp_path: Path):
     connection.close()
 
 
-def _articles(keys: list[str], overrides: dict[str, dict] | None = None):
+def _articles(keys: list[str], overrides: dict | None = None, published: dict | None = None):
     data = {a["key"]: a for a in json.loads(FIXTURE.read_text(encoding="utf-8"))["articles"]}
     articles, events = [], {}
+    fetched_at = datetime.now(UTC)
     for key in keys:
         item = data[key]
-        published = datetime.fromisoformat(item["published"])
+        dated = (published or {}).get(key, datetime.fromisoformat(item["published"]))
         articles.append(
             Article(
                 url=item["url"],
@@ -138,21 +145,28 @@ def _articles(keys: list[str], overrides: dict[str, dict] | None = None):
                 feed_url=None,
                 title=item["title"],
                 author=None,
-                published=published,
+                published=dated,
                 text=item["title"],
                 language="it",
                 extraction="page",
-                fetched_at=published,
+                fetched_at=dated or fetched_at,
             )
         )
         events[item["url"]] = [DealEvent(**{**e, **(overrides or {}).get(key, {})}) for e in item["events"]]
     return articles, events
 
 
-def night(con, keys: list[str], overrides: dict[str, dict] | None = None) -> str:
-    """One run's worth of storing and clustering, as the nightly flow does before alerting."""
-    run_id = start_run(con, "test")
-    articles, events = _articles(keys, overrides)
+def night(
+    con,
+    keys: list[str],
+    overrides: dict[str, dict] | None = None,
+    published: dict[str, datetime | None] | None = None,
+    kind: str = "test",
+) -> str:
+    """One run's worth of storing and clustering, as the nightly flow does before alerting. `published`
+    gives articles another publication date (None: the feed gave none, the fetch time stands in)."""
+    run_id = start_run(con, kind)
+    articles, events = _articles(keys, overrides, published)
     store_articles(con, run_id, articles, events, "test-1")
     cluster_new_events(con, run_id)
     return run_id
@@ -174,7 +188,7 @@ def outbox_dump(con) -> str:
 
 def test_instant_alert_reaches_mail_and_webhook_with_the_deal(con, mailbox, webhook):
     box, port = mailbox
-    settings = AlertsSettings(urls=[mail_url(port), webhook.url()])
+    settings = Alerts(urls=[mail_url(port), webhook.url()])
     run = night(con, ["round"])
 
     assert alerts_of_run(con, settings, run) == {"sent": 2, "failed": 0, "deferred": 0}
@@ -200,7 +214,7 @@ def test_instant_alert_reaches_mail_and_webhook_with_the_deal(con, mailbox, webh
 
 
 def test_a_deal_in_five_articles_alerts_once(con, webhook):
-    settings = AlertsSettings(urls=[webhook.url()])
+    settings = Alerts(urls=[webhook.url()])
     first = night(con, ["zeta-1", "zeta-2", "zeta-3"])
     assert alerts_of_run(con, settings, first)["sent"] == 1
     second = night(con, ["zeta-4", "zeta-5"])  # same deal, same status and amount: more sources only
@@ -212,7 +226,7 @@ def test_a_deal_in_five_articles_alerts_once(con, webhook):
 
 
 def test_status_change_is_one_update_saying_what_changed(con, webhook):
-    settings = AlertsSettings(urls=[webhook.url()])
+    settings = Alerts(urls=[webhook.url()])
     alerts_of_run(con, settings, night(con, ["zeta-1", "zeta-2"]))
     closing = night(con, ["zeta-closed"])
     assert alerts_of_run(con, settings, closing)["sent"] == 1
@@ -232,7 +246,7 @@ def test_status_change_is_one_update_saying_what_changed(con, webhook):
 
 
 def test_updates_off_means_one_message_per_deal(con, webhook):
-    settings = AlertsSettings(rules=[{"name": "once", "channels": [webhook.url()], "updates": False}])
+    settings = Alerts(rules=[{"name": "once", "channels": [webhook.url()], "updates": False}])
     alerts_of_run(con, settings, night(con, ["zeta-1"]))
     alerts_of_run(con, settings, night(con, ["zeta-closed"]))
     assert len(webhook.calls) == 1
@@ -240,7 +254,7 @@ def test_updates_off_means_one_message_per_deal(con, webhook):
 
 def test_digest_lists_every_matching_deal_of_the_run_in_one_message(con, mailbox):
     box, port = mailbox
-    settings = AlertsSettings(rules=[{"name": "sera", "mode": "digest", "channels": [mail_url(port)]}])
+    settings = Alerts(rules=[{"name": "sera", "mode": "digest", "channels": [mail_url(port)]}])
     run = night(con, ["zeta-1", "intesa", "round", "profile"])
 
     assert alerts_of_run(con, settings, run)["sent"] == 1
@@ -257,7 +271,7 @@ def test_digest_lists_every_matching_deal_of_the_run_in_one_message(con, mailbox
 def test_watchlist_alias_matches_accent_and_case_insensitively(con, webhook):
     rule = {"name": "banche", "channels": [webhook.url()],
             "watchlist": [{"name": "Intesa Sanpaolo", "aliases": ["Banca Intesa"]}]}  # fmt: skip
-    settings = AlertsSettings(rules=[rule])
+    settings = Alerts(rules=[rule])
     assert alerts_of_run(con, settings, night(con, ["intesa", "round", "zeta-1"]))["sent"] == 1
 
     [(_, payload)] = webhook.calls
@@ -273,7 +287,7 @@ def test_filters_on_amount_stake_status_and_site(con, webhook):
         {"name": "eco", "channels": [webhook.url("?:rule=eco")], "sites": ["www.economyup.it"]},
         {"name": "rounds", "channels": [webhook.url("?:rule=rounds")], "deal_types": ["funding_round"]},
     ]
-    settings = AlertsSettings(rules=rules)
+    settings = Alerts(rules=rules)
     alerts_of_run(con, settings, night(con, ["zeta-1", "intesa", "round"]))
 
     got = sorted((p["rule"], p["message"].split("\n")[0]) for _, p in webhook.calls)
@@ -288,7 +302,7 @@ def test_filters_on_amount_stake_status_and_site(con, webhook):
 
 def test_receiver_down_gets_the_message_on_the_next_run_once(con):
     port = free_port()  # nothing listens there on the first run
-    settings = AlertsSettings(urls=[f"json://127.0.0.1:{port}/hook"], retry_backoff_s=600)
+    settings = Alerts(urls=[f"json://127.0.0.1:{port}/hook"], retry_backoff_s=600)
     t0 = utcnow() + timedelta(seconds=1)
     run = night(con, ["intesa", "round"])
 
@@ -316,7 +330,7 @@ def test_receiver_down_gets_the_message_on_the_next_run_once(con):
 
 def test_after_max_attempts_a_message_is_parked_but_still_listed(con):
     down = f"json://127.0.0.1:{free_port()}/hook"
-    settings = AlertsSettings(urls=[down], max_attempts=2, retry_backoff_s=1)
+    settings = Alerts(urls=[down], max_attempts=2, retry_backoff_s=1)
     t0 = utcnow() + timedelta(seconds=1)
     alerts_of_run(con, settings, night(con, ["round"]), now=t0)
     send_pending(con, settings, now=t0 + timedelta(hours=1))
@@ -328,9 +342,9 @@ def test_after_max_attempts_a_message_is_parked_but_still_listed(con):
 
 
 def test_a_message_whose_channel_left_the_config_waits_for_it(con, webhook):
-    settings = AlertsSettings(urls=[webhook.url()])
+    settings = Alerts(urls=[webhook.url()])
     enqueue_alerts(con, settings, night(con, ["round"]))
-    assert send_pending(con, AlertsSettings()) == {"sent": 0, "failed": 0, "deferred": 1}
+    assert send_pending(con, Alerts()) == {"sent": 0, "failed": 0, "deferred": 1}
     [row] = pending(con)
     assert row["attempts"] == 0 and "not in the config any more" in row["last_error"]
     assert send_pending(con, settings)["sent"] == 1
@@ -340,7 +354,7 @@ def test_a_message_whose_channel_left_the_config_waits_for_it(con, webhook):
 def test_hostile_company_name_arrives_escaped_and_trimmed(con, mailbox, webhook):
     box, port = mailbox
     hostile = "<script>alert('x')</script> [x](http://evil.example) " + "Z" * 10_000
-    settings = AlertsSettings(urls=[mail_url(port), webhook.url("?format=markdown")])
+    settings = Alerts(urls=[mail_url(port), webhook.url("?format=markdown")])
     run = night(con, ["round"], {"round": {"acquirer": hostile, "parties": [hostile]}})
     alerts_of_run(con, settings, run)
 
@@ -369,7 +383,7 @@ def test_secrets_from_env_reach_receivers_but_never_the_outbox_or_logs(con, monk
         with Webhook() as hook:
             mail = (f"mailto://radar:${{DR_SMTP_PASS}}@example.org?smtp=127.0.0.1&port={port}"
                     "&from=radar@example.org&to=analyst@example.org")  # fmt: skip
-            settings = AlertsSettings(urls=[mail, hook.url("?+X-Token=${DR_HOOK_TOKEN}")])
+            settings = Alerts(urls=[mail, hook.url("?+X-Token=${DR_HOOK_TOKEN}")])
             assert alerts_of_run(con, settings, night(con, ["round"]))["sent"] == 2
     finally:
         controller.stop()
@@ -387,7 +401,7 @@ def test_secrets_from_env_reach_receivers_but_never_the_outbox_or_logs(con, monk
 
 def test_missing_secret_is_a_clear_error_on_the_row(con, monkeypatch, webhook):
     monkeypatch.delenv("DR_NOT_SET", raising=False)
-    settings = AlertsSettings(urls=[webhook.url("?+X-Token=${DR_NOT_SET}")])
+    settings = Alerts(urls=[webhook.url("?+X-Token=${DR_NOT_SET}")])
     assert alerts_of_run(con, settings, night(con, ["round"]))["failed"] == 1
     [row] = pending(con)
     assert row["last_error"] == "environment variable(s) not set: DR_NOT_SET"
@@ -395,7 +409,7 @@ def test_missing_secret_is_a_clear_error_on_the_row(con, monkeypatch, webhook):
 
 
 def test_cooldown_holds_an_update_back_then_sends_it(con, webhook):
-    settings = AlertsSettings(rules=[{"name": "calm", "channels": [webhook.url()], "cooldown_hours": 24}])
+    settings = Alerts(rules=[{"name": "calm", "channels": [webhook.url()], "cooldown_hours": 24}])
     t0 = utcnow()
     alerts_of_run(con, settings, night(con, ["zeta-1"]))
     assert alerts_of_run(con, settings, night(con, ["zeta-closed"]))["deferred"] == 1
@@ -405,7 +419,7 @@ def test_cooldown_holds_an_update_back_then_sends_it(con, webhook):
 
 
 def test_send_test_sends_a_sample_to_the_rule_channels(webhook):
-    settings = AlertsSettings(rules=[{"name": "prova", "channels": [webhook.url()]}])
+    settings = Alerts(rules=[{"name": "prova", "channels": [webhook.url()]}])
     assert send_test(settings, "prova") == {"rule": "prova", "sent": 1, "failed": 0, "errors": {}}
     assert "not a real deal" in webhook.calls[0][1]["message"]
     assert webhook.calls[0][0][ALERT_ID_HEADER].startswith("test-")
@@ -439,7 +453,7 @@ def test_a_send_interrupted_by_a_crash_is_resent_with_the_same_dedup_key(tmp_pat
     with LoopbackServer({"/hook": swallow_then_hang}) as server:
         url = f"json://127.0.0.1:{server.port}/hook"
         con = open_warehouse(db)
-        enqueue_alerts(con, AlertsSettings(urls=[url]), night(con, ["intesa"]))
+        enqueue_alerts(con, Alerts(urls=[url]), night(con, ["intesa"]))
         con.close()
         env = {**os.environ, "PYTHONPATH": str(ROOT)}
         child = subprocess.Popen([sys.executable, "-c", _CRASHING_SENDER, str(db), url], cwd=ROOT, env=env)
@@ -453,8 +467,8 @@ def test_a_send_interrupted_by_a_crash_is_resent_with_the_same_dedup_key(tmp_pat
         con = open_warehouse(db, lock_timeout_s=30)
         try:
             assert [r["status"] for r in pending(con)] == ["sending"]
-            assert send_pending(con, AlertsSettings(urls=[url]))["sent"] == 1
-            assert send_pending(con, AlertsSettings(urls=[url]))["sent"] == 0
+            assert send_pending(con, Alerts(urls=[url]))["sent"] == 1
+            assert send_pending(con, Alerts(urls=[url]))["sent"] == 0
         finally:
             con.close()
     assert len(calls) == 2 and calls[0] == calls[1]  # delivered twice, same key: the receiver can drop one
