@@ -177,6 +177,8 @@ def find_drafts(doc: Doc) -> list[Draft]:
                 target = _previous_object(prev_orgs + earlier, acquirer)
             if target is None or (acquirer is not None and acquirer.start == target.start):
                 continue
+            if _cited_source(target) or acquirer is not None and _cited_source(acquirer):
+                continue  # "secondo uno studio di X, ... la quotazione": X reports, it takes no part
             if acquirer is None and kind in {"merger", "partnership"}:
                 continue  # a combination needs both sides
             cand = Candidate(
@@ -203,6 +205,26 @@ def find_drafts(doc: Doc) -> list[Draft]:
         for cand in _dedupe(found):
             drafts.append(_draft(doc, cand))
     return drafts
+
+
+_SOURCE_NOUNS = frozenset(
+    ["studio", "ricerca", "analisi", "report", "rapporto", "indagine", "dati", "stime", "elaborazione",
+     "osservatorio", "survey", "sondaggio", "classifica", "monitoraggio"]
+)  # fmt: skip
+
+
+def _cited_source(org: Span) -> bool:
+    """ "secondo uno studio di X", "stando ai dati di X", "secondo X": X is where a figure comes from."""
+    doc = org.doc
+    before = [t.lower_ for t in doc[max(org.sent.start, org.start - 5) : org.start]]
+    if not before:
+        return False
+    if before[-1] in {"secondo", "stando"}:
+        return True
+    for k, w in enumerate(before):
+        if w in {"secondo", "stando"} and any(b in _SOURCE_NOUNS for b in before[k + 1 :]):
+            return before[-1] in lx.PREPOSITIONS
+    return False
 
 
 _CLITIC_VERB = re.compile(r"^(aver|acquistar|rilevar|comprar|acquisir|prender)(la|lo|le|li)$")
@@ -515,11 +537,16 @@ def select_news(doc: Doc, drafts: list[Draft]) -> list[Draft]:
     roundup = any(t.lower_ in _ROUNDUP_WORDS for t in doc[:t_end])
     # "I round della settimana", "tre operazioni in una settimana": a headline that counts its deals
     listing = _counts_deals(doc[:t_end])
+    # "Mega fusione nel settore informatico": a headline naming the kind of deal but no party; the body's
+    # first deal of that kind, stated in full, is the news even below the lead
+    headline_kind_deal = _first_of_headline_kind(doc, drafts) if not title_names else None
     for d in drafts:
         if d.cand.in_title:
             # "X, che aveva raccolto 8 milioni, rileva Y", "Dieci anni fa l'acquisizione di Y":
             # a past deal in the headline is context (the past cue must sit in the deal's own clause)
             d.news = not d.past
+        elif d is headline_kind_deal:
+            d.news = True
         elif listing and not d.past:
             d.news = _complete(d)  # a round-up tells each of its deals in full, anywhere in the body
         elif not d.past and _current(d) and _complete(d) and (about_title(d) or not title_names):
@@ -552,10 +579,9 @@ def select_news(doc: Doc, drafts: list[Draft]) -> list[Draft]:
     elif not title_drafts and not title_names:
         complete = [d for d in news if _complete(d)]
         current = [d for d in news if _current(d)]
+        first = [headline_kind_deal] if headline_kind_deal in news else news[:1]
         news = (
-            complete
-            if roundup and len(complete) >= 2
-            else (news[:1] + [d for d in current if d not in news[:1]])
+            complete if roundup and len(complete) >= 2 else (first + [d for d in current if d not in first])
         )
     news = news[: MAX_ROUNDUP_EVENTS if listing else MAX_NEWS_EVENTS]
     kept = {id(d) for d in news}
@@ -566,6 +592,29 @@ def select_news(doc: Doc, drafts: list[Draft]) -> list[Draft]:
         if not any(same_company(d.target, n.target) and _compatible(d.deal_type, n.deal_type) for n in news)
     ]
     return news + _merge_background(background)
+
+
+HEADLINE_KIND_REACH = 12  # body sentences within which a nameless headline's kind of deal is told
+
+
+def _first_of_headline_kind(doc: Doc, drafts: list[Draft]) -> Draft | None:
+    t_end = title_end(doc)
+    kinds = {
+        t.label_
+        for t in doc.spans["deal_trigger"]
+        # "otto debutti", "le acquisizioni del mese": a plural counts deals, it announces none
+        if t.start < t_end and t.label_ != "generic" and not t.text.lower().endswith("i")
+    }
+    for d in sorted(drafts, key=lambda d: d.cand.sent_index):
+        if (
+            not d.cand.in_title
+            and not d.past
+            and d.cand.sent_index <= HEADLINE_KIND_REACH
+            and _complete(d)
+            and any(_compatible(d.deal_type, k) for k in kinds)
+        ):
+            return d
+    return None
 
 
 _ROUNDUP_WORDS = frozenset(

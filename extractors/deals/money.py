@@ -113,18 +113,49 @@ class Percentage:
 # Number words ("venti", "duecentocinquanta", "tremila", "mezzo")
 
 _UNITS = {
-    "uno": 1, "un": 1, "una": 1, "due": 2, "tre": 3, "tré": 3, "quattro": 4, "cinque": 5, "sei": 6,
-    "sette": 7, "otto": 8, "nove": 9,
+    "uno": 1,
+    "un": 1,
+    "una": 1,
+    "due": 2,
+    "tre": 3,
+    "tré": 3,
+    "quattro": 4,
+    "cinque": 5,
+    "sei": 6,
+    "sette": 7,
+    "otto": 8,
+    "nove": 9,
 }
 _TEENS = {
-    "dieci": 10, "undici": 11, "dodici": 12, "tredici": 13, "quattordici": 14, "quindici": 15, "sedici": 16,
-    "diciassette": 17, "diciotto": 18, "diciannove": 19,
+    "dieci": 10,
+    "undici": 11,
+    "dodici": 12,
+    "tredici": 13,
+    "quattordici": 14,
+    "quindici": 15,
+    "sedici": 16,
+    "diciassette": 17,
+    "diciotto": 18,
+    "diciannove": 19,
 }
 # Tens lose their final vowel before "uno"/"otto" (ventuno, trentotto): both forms are listed.
 _TENS = {
-    "venti": 20, "vent": 20, "trenta": 30, "trent": 30, "quaranta": 40, "quarant": 40, "cinquanta": 50,
-    "cinquant": 50, "sessanta": 60, "sessant": 60, "settanta": 70, "settant": 70, "ottanta": 80,
-    "ottant": 80, "novanta": 90, "novant": 90,
+    "venti": 20,
+    "vent": 20,
+    "trenta": 30,
+    "trent": 30,
+    "quaranta": 40,
+    "quarant": 40,
+    "cinquanta": 50,
+    "cinquant": 50,
+    "sessanta": 60,
+    "sessant": 60,
+    "settanta": 70,
+    "settant": 70,
+    "ottanta": 80,
+    "ottant": 80,
+    "novanta": 90,
+    "novant": 90,
 }
 _MORPHEMES = sorted(
     [*_UNITS, *_TEENS, *_TENS, "cento", "cent", "mille", "mila", "mezzo"], key=len, reverse=True
@@ -141,7 +172,7 @@ def _below_hundred(word: str) -> int | None:
         return _TEENS[word]
     for tens, value in _TENS.items():
         if word.startswith(tens):
-            rest = word[len(tens):]
+            rest = word[len(tens) :]
             if rest == "":
                 return value
             if rest in _UNITS and rest not in ("un", "una"):
@@ -155,7 +186,7 @@ def _below_thousand(word: str) -> int | None:
     idx = word.find("cent")
     if idx < 0:
         return _below_hundred(word)
-    head, tail = word[:idx], word[idx + 4:]
+    head, tail = word[:idx], word[idx + 4 :]
     tail = tail[1:] if tail.startswith("o") else tail  # "cento" / "cent" before "ottanta"
     hundreds = 1 if head == "" else _below_hundred(head)
     rest = _below_hundred(tail)
@@ -175,7 +206,7 @@ def words_to_number(word: str) -> float | None:
     idx = word.find("mila")
     if idx >= 0:
         thousands = _below_thousand(word[:idx])
-        rest = _below_thousand(word[idx + 4:])
+        rest = _below_thousand(word[idx + 4 :])
         if thousands is None or rest is None or thousands < 2:
             return None
         return float(thousands * 1000 + rest)
@@ -240,8 +271,13 @@ _NUM_DIGITS = (
     r"|[0-9]+(?:[.,][0-9]+)?"
 )
 _VAGUE = {
-    "un paio": 2, "una decina": 10, "una ventina": 20, "una trentina": 30, "una quarantina": 40,
-    "una cinquantina": 50, "un centinaio": 100,
+    "un paio": 2,
+    "una decina": 10,
+    "una ventina": 20,
+    "una trentina": 30,
+    "una quarantina": 40,
+    "una cinquantina": 50,
+    "un centinaio": 100,
 }
 _VAGUE_RE = (
     r"(?:un\s+paio|una\s+(?:decina|ventina|trentina|quarantina|cinquantina)|un\s+centinaio)"
@@ -249,10 +285,29 @@ _VAGUE_RE = (
 )
 
 _SCALES = {
-    "miliardi": 1e9, "miliardo": 1e9, "mld": 1e9, "mldi": 1e9, "mrd": 1e9, "billion": 1e9, "billions": 1e9,
-    "bn": 1e9, "milioni": 1e6, "milione": 1e6, "mln": 1e6, "mio": 1e6, "million": 1e6, "millions": 1e6,
-    "mn": 1e6, "mila": 1e3, "thousand": 1e3, "trilioni": 1e12, "trilione": 1e12, "trillion": 1e12,
-    "trillions": 1e12, "bilioni": 1e12, "bilione": 1e12,
+    "miliardi": 1e9,
+    "miliardo": 1e9,
+    "mld": 1e9,
+    "mldi": 1e9,
+    "mrd": 1e9,
+    "billion": 1e9,
+    "billions": 1e9,
+    "bn": 1e9,
+    "milioni": 1e6,
+    "milione": 1e6,
+    "mln": 1e6,
+    "mio": 1e6,
+    "million": 1e6,
+    "millions": 1e6,
+    "mn": 1e6,
+    "mila": 1e3,
+    "thousand": 1e3,
+    "trilioni": 1e12,
+    "trilione": 1e12,
+    "trillion": 1e12,
+    "trillions": 1e12,
+    "bilioni": 1e12,
+    "bilione": 1e12,
 }
 _COMPACT_SCALES = {"B": 1e9, "b": 1e9, "M": 1e6, "m": 1e6, "K": 1e3, "k": 1e3}
 _SCALE_WORD_RE = (
@@ -261,12 +316,47 @@ _SCALE_WORD_RE = (
 )
 
 _PREFIX_CURRENCY = {
-    "€": "EUR", "$": "USD", "us$": "USD", "£": "GBP", "¥": "JPY", "₹": "INR", "c$": "CAD", "a$": "AUD",
-    "hk$": "HKD", "s$": "SGD", "chf": "CHF", "fr.": "CHF",
+    "€": "EUR",
+    "$": "USD",
+    "us$": "USD",
+    "£": "GBP",
+    "¥": "JPY",
+    "₹": "INR",
+    "c$": "CAD",
+    "a$": "AUD",
+    "hk$": "HKD",
+    "s$": "SGD",
+    "chf": "CHF",
+    "fr.": "CHF",
 }
 _ISO_CODES = (
-    "EUR", "USD", "GBP", "CHF", "JPY", "CNY", "INR", "SEK", "NOK", "DKK", "CAD", "AUD", "HKD", "SGD", "RUB",
-    "PLN", "KRW", "BRL", "TRY", "ILS", "CZK", "HUF", "NZD", "ZAR", "MXN", "AED", "SAR",
+    "EUR",
+    "USD",
+    "GBP",
+    "CHF",
+    "JPY",
+    "CNY",
+    "INR",
+    "SEK",
+    "NOK",
+    "DKK",
+    "CAD",
+    "AUD",
+    "HKD",
+    "SGD",
+    "RUB",
+    "PLN",
+    "KRW",
+    "BRL",
+    "TRY",
+    "ILS",
+    "CZK",
+    "HUF",
+    "NZD",
+    "ZAR",
+    "MXN",
+    "AED",
+    "SAR",
 )
 # Codes may touch the figure ("EUR1.5bn"); "Usd"/"Eur" appear in Italian copy; the word "euro" before a
 # figure is the notarial style ("Euro 10.000.000,00") and is checked in _atoms (not "Euro 6", "Euro 2024").
@@ -278,25 +368,66 @@ _PREFIX_RE = (
 
 # Suffix currency words -> ISO; None means "money but the currency is ambiguous".
 _SUFFIX_CURRENCY: dict[str, str | None] = {
-    "euro": "EUR", "eur": "EUR", "euros": "EUR", "€": "EUR",
-    "dollari": "USD", "dollaro": "USD", "dollars": "USD", "dollar": "USD", "usd": "USD", "$": "USD",
+    "euro": "EUR",
+    "eur": "EUR",
+    "euros": "EUR",
+    "€": "EUR",
+    "dollari": "USD",
+    "dollaro": "USD",
+    "dollars": "USD",
+    "dollar": "USD",
+    "usd": "USD",
+    "$": "USD",
     "us$": "USD",
-    "sterline": "GBP", "sterlina": "GBP", "pounds": "GBP", "pound": "GBP", "gbp": "GBP", "£": "GBP",
-    "franchi": "CHF", "franco": "CHF", "chf": "CHF",
-    "yen": "JPY", "jpy": "JPY", "¥": "JPY",
-    "yuan": "CNY", "renminbi": "CNY", "rmb": "CNY", "cny": "CNY",
-    "rupie": "INR", "rupia": "INR", "rupees": "INR", "inr": "INR", "₹": "INR",
-    "corone": None, "corona": None,
-    "rubli": "RUB", "rublo": "RUB", "zloty": "PLN", "won": "KRW", "reais": "BRL", "shekel": "ILS",
-    "lire": "ITL", "lira": "ITL", "fiorini": "HUF",
+    "sterline": "GBP",
+    "sterlina": "GBP",
+    "pounds": "GBP",
+    "pound": "GBP",
+    "gbp": "GBP",
+    "£": "GBP",
+    "franchi": "CHF",
+    "franco": "CHF",
+    "chf": "CHF",
+    "yen": "JPY",
+    "jpy": "JPY",
+    "¥": "JPY",
+    "yuan": "CNY",
+    "renminbi": "CNY",
+    "rmb": "CNY",
+    "cny": "CNY",
+    "rupie": "INR",
+    "rupia": "INR",
+    "rupees": "INR",
+    "inr": "INR",
+    "₹": "INR",
+    "corone": None,
+    "corona": None,
+    "rubli": "RUB",
+    "rublo": "RUB",
+    "zloty": "PLN",
+    "won": "KRW",
+    "reais": "BRL",
+    "shekel": "ILS",
+    "lire": "ITL",
+    "lira": "ITL",
+    "fiorini": "HUF",
 }
 
 # Qualifiers after a currency word that change or confirm it ("dollari canadesi", "corone svedesi").
 _QUALIFIED = {
-    ("USD", "canadesi"): "CAD", ("USD", "australiani"): "AUD", ("USD", "neozelandesi"): "NZD",
-    ("USD", "taiwanesi"): "TWD", ("USD", "di hong kong"): "HKD", ("USD", "di singapore"): "SGD",
-    (None, "svedesi"): "SEK", (None, "norvegesi"): "NOK", (None, "danesi"): "DKK", (None, "ceche"): "CZK",
-    ("ITL", "turche"): "TRY", ("INR", "indonesiane"): "IDR", ("INR", "pakistane"): "PKR",
+    ("USD", "canadesi"): "CAD",
+    ("USD", "australiani"): "AUD",
+    ("USD", "neozelandesi"): "NZD",
+    ("USD", "taiwanesi"): "TWD",
+    ("USD", "di hong kong"): "HKD",
+    ("USD", "di singapore"): "SGD",
+    (None, "svedesi"): "SEK",
+    (None, "norvegesi"): "NOK",
+    (None, "danesi"): "DKK",
+    (None, "ceche"): "CZK",
+    ("ITL", "turche"): "TRY",
+    ("INR", "indonesiane"): "IDR",
+    ("INR", "pakistane"): "PKR",
     ("GBP", "egiziane"): "EGP",
 }
 _QUALIFIER_RE = (
@@ -374,26 +505,147 @@ _COUNT_AFTER = re.compile(
 )
 # Nouns after "N milioni di ..." that still describe money ("340 milioni di finanziamenti").
 _MONEY_NOUN_STEMS = (
-    "finanz", "investiment", "ricav", "fatturat", "capital", "raccolt", "debit", "perdit", "utili", "utile",
-    "valor", "contribut", "fond", "risors", "aiut", "liquidit", "cassa", "dividend", "asset", "ordin",
-    "commess", "spes", "cost", "tass", "impost", "mult", "sanzion", "incentiv", "prestit", "bond",
-    "obbligazion", "premi", "stipend", "compens", "riserv", "patrimon", "mass", "entrat", "uscit", "margin",
-    "ebitda", "profitt", "guadagn", "vendit", "budget", "stanziament", "dotazion", "sovvenzion", "credit",
-    "finanziament", "esborso", "cui", "quest", "tal", "euro", "dollar", "sterlin", "franch", "valut",
-    "pagament", "indennizz", "risarciment", "rimbors", "acquist", "offert", "sconto", "rincar", "extra",
-    "transazion", "affar", "operazion", "round", "seed", "venture", "equity", "deal",
-    "obiettiv", "target", "tetto", "soglia", "importo", "controvalor", "corrispettiv", "prezz", "ammontar",
-    "cifr", "somm", "plusvalenz", "minusvalenz", "svalutazion", "accantonament", "fluss", "cash", "capex",
-    "ebit", "rosso", "passiv", "attiv", "deficit", "avanz", "rat", "canon", "affitt", "mutu", "garanzi",
-    "commission", "fee", "royalt", "tariff", "bonus", "dote", "tesorett", "fattur", "riscatt", "scamb",
-    "contant", "liquid", "denar", "soldi", "quattrin", "tranche", "finanziat",
+    "finanz",
+    "investiment",
+    "ricav",
+    "fatturat",
+    "capital",
+    "raccolt",
+    "debit",
+    "perdit",
+    "utili",
+    "utile",
+    "valor",
+    "contribut",
+    "fond",
+    "risors",
+    "aiut",
+    "liquidit",
+    "cassa",
+    "dividend",
+    "asset",
+    "ordin",
+    "commess",
+    "spes",
+    "cost",
+    "tass",
+    "impost",
+    "mult",
+    "sanzion",
+    "incentiv",
+    "prestit",
+    "bond",
+    "obbligazion",
+    "premi",
+    "stipend",
+    "compens",
+    "riserv",
+    "patrimon",
+    "mass",
+    "entrat",
+    "uscit",
+    "margin",
+    "ebitda",
+    "profitt",
+    "guadagn",
+    "vendit",
+    "budget",
+    "stanziament",
+    "dotazion",
+    "sovvenzion",
+    "credit",
+    "finanziament",
+    "esborso",
+    "cui",
+    "quest",
+    "tal",
+    "euro",
+    "dollar",
+    "sterlin",
+    "franch",
+    "valut",
+    "pagament",
+    "indennizz",
+    "risarciment",
+    "rimbors",
+    "acquist",
+    "offert",
+    "sconto",
+    "rincar",
+    "extra",
+    "transazion",
+    "affar",
+    "operazion",
+    "round",
+    "seed",
+    "venture",
+    "equity",
+    "deal",
+    "obiettiv",
+    "target",
+    "tetto",
+    "soglia",
+    "importo",
+    "controvalor",
+    "corrispettiv",
+    "prezz",
+    "ammontar",
+    "cifr",
+    "somm",
+    "plusvalenz",
+    "minusvalenz",
+    "svalutazion",
+    "accantonament",
+    "fluss",
+    "cash",
+    "capex",
+    "ebit",
+    "rosso",
+    "passiv",
+    "attiv",
+    "deficit",
+    "avanz",
+    "rat",
+    "canon",
+    "affitt",
+    "mutu",
+    "garanzi",
+    "commission",
+    "fee",
+    "royalt",
+    "tariff",
+    "bonus",
+    "dote",
+    "tesorett",
+    "fattur",
+    "riscatt",
+    "scamb",
+    "contant",
+    "liquid",
+    "denar",
+    "soldi",
+    "quattrin",
+    "tranche",
+    "finanziat",
     # time words: "10 milioni i primi giorni" still counts money
-    "prim", "ultim", "prossim", "scors", "successiv", "precedent",
+    "prim",
+    "ultim",
+    "prossim",
+    "scors",
+    "successiv",
+    "precedent",
 )
 
 _PERCENT_RE = re.compile(
-    r"(?<![\w.,])(?P<num>" + _NUM_DIGITS + r"|(?i:" + _WORDNUM + r"))(?![.,]?[0-9])"
-    + _SP + r"?(?:%|(?i:per" + _SP + r"?cento|percento|percent|pct)(?![\w]))"
+    r"(?<![\w.,])(?P<num>"
+    + _NUM_DIGITS
+    + r"|(?i:"
+    + _WORDNUM
+    + r"))(?![.,]?[0-9])"
+    + _SP
+    + r"?(?:%|(?i:per"
+    + _SP
+    + r"?cento|percento|percent|pct)(?![\w]))"
 )
 _FRACTION_RE = re.compile(
     r"(?i:\b(?P<frac>metà|un\s+terzo|due\s+terzi|un\s+quarto|tre\s+quarti))"
@@ -450,7 +702,7 @@ def _currency_of(match: re.Match[str]) -> tuple[str | None, bool, bool]:
 
 
 def _notarial_euro_without_figure(match: re.Match[str]) -> bool:
-    """"Euro 6", "Euro 2024": the word euro before a plain integer is a standard or a tournament."""
+    """ "Euro 6", "Euro 2024": the word euro before a plain integer is a standard or a tournament."""
     pcur = match.group("pcur")
     if not pcur or pcur.lower() != "euro" or match.group("scale") or match.group("cscale"):
         return False
@@ -468,7 +720,7 @@ def _base_value(match: re.Match[str], text: str) -> float | None:
     if match.group("word"):
         return words_to_number(match.group("word"))
     # empty number before "milione"/"miliardo": only after an article ("superiore al miliardo").
-    before = text[max(0, match.start() - 20): match.start()]
+    before = text[max(0, match.start() - 20) : match.start()]
     return 1.0 if _ARTICLE_BEFORE_SINGULAR.search(before) else None
 
 
@@ -503,7 +755,7 @@ def _atoms(text: str) -> Iterator[_Atom]:
         if match.group("num") and _HYPHEN_WORD_BEFORE.search(text, max(0, num_start - 2), num_start):
             continue  # "GPT-4", "COVID-19"
         if match.group("num") and not match.group("scale") and not match.group("cscale") and not suffix:
-            following = text[match.end("num"): match.end("num") + 1]
+            following = text[match.end("num") : match.end("num") + 1]
             if following.isalpha():
                 continue  # "4G", "3D", "10x"
         value = base + (0.5 if match.group("half") else 0.0)
@@ -535,7 +787,7 @@ def _is_year(value: float, token: str) -> bool:
 
 
 def _word_tail(prev: _Atom, atom: _Atom) -> bool:
-    """"un milione e trecentomila": a figure in words smaller than one unit of the previous scale."""
+    """ "un milione e trecentomila": a figure in words smaller than one unit of the previous scale."""
     return atom.word and prev.scale >= 1e6 and 1e3 <= atom.value < prev.scale
 
 
@@ -550,13 +802,19 @@ def _merge_compounds(atoms: list[_Atom], text: str) -> list[_Atom]:
             and not prev.suffix_currency
             and not atom.prefix_currency
             and _COMPOUND_GAP.fullmatch(text, prev.end, atom.start)
-            and not _RANGE_START_BEFORE.search(text[max(0, prev.start - 20): prev.start])
+            and not _RANGE_START_BEFORE.search(text[max(0, prev.start - 20) : prev.start])
         ):
             merged[-1] = _Atom(
-                start=prev.start, end=atom.end, value=prev.value + atom.value, scale=atom.scale,
-                currency=prev.currency or atom.currency, has_currency=prev.has_currency or atom.has_currency,
-                prefix_currency=prev.prefix_currency, suffix_currency=atom.suffix_currency,
-                scaled=prev.scaled or atom.scaled, vague=prev.vague,
+                start=prev.start,
+                end=atom.end,
+                value=prev.value + atom.value,
+                scale=atom.scale,
+                currency=prev.currency or atom.currency,
+                has_currency=prev.has_currency or atom.has_currency,
+                prefix_currency=prev.prefix_currency,
+                suffix_currency=atom.suffix_currency,
+                scaled=prev.scaled or atom.scaled,
+                vague=prev.vague,
             )
             continue
         merged.append(atom)
@@ -564,7 +822,7 @@ def _merge_compounds(atoms: list[_Atom], text: str) -> list[_Atom]:
 
 
 def _approx(text: str, start: int, end: int) -> bool:
-    before = text[max(0, start - _WINDOW): start]
+    before = text[max(0, start - _WINDOW) : start]
     after = _APPROX_AFTER.match(text, end, min(len(text), end + 24))
     return bool(_APPROX_BEFORE.search(before)) or bool(after)
 
@@ -572,12 +830,18 @@ def _approx(text: str, start: int, end: int) -> bool:
 def _per_share(text: str, start: int, end: int) -> bool:
     if _PER_SHARE_AFTER.match(text, end, min(len(text), end + 40)):
         return True
-    return bool(_PER_SHARE_BEFORE.search(text[max(0, start - _WINDOW): start]))
+    return bool(_PER_SHARE_BEFORE.search(text[max(0, start - _WINDOW) : start]))
 
 
 def _make_amount(
-    text: str, start: int, end: int, value: float, atom: _Atom, default_currency: str | None,
-    approx: bool = False, high: float | None = None,
+    text: str,
+    start: int,
+    end: int,
+    value: float,
+    atom: _Atom,
+    default_currency: str | None,
+    approx: bool = False,
+    high: float | None = None,
 ) -> Amount | None:
     if not (math.isfinite(value) and value >= 0) or (high is not None and not math.isfinite(high)):
         return None
@@ -585,9 +849,16 @@ def _make_amount(
     if currency is None and default_currency and not atom.has_currency:
         currency, inferred = default_currency, True
     return Amount(
-        start=start, end=end, value=value, currency=currency,
-        approx=approx or atom.vague or _approx(text, start, end), text=text[start:end],
-        per_share=_per_share(text, start, end), high=high, scaled=atom.scaled, currency_inferred=inferred,
+        start=start,
+        end=end,
+        value=value,
+        currency=currency,
+        approx=approx or atom.vague or _approx(text, start, end),
+        text=text[start:end],
+        per_share=_per_share(text, start, end),
+        high=high,
+        scaled=atom.scaled,
+        currency_inferred=inferred,
     )
 
 
@@ -596,7 +867,7 @@ def _is_range(text: str, low_start: int, connector: str) -> bool:
     if conn in ("-", "–"):
         return True
     first = conn.split()[0] if conn.split() else conn
-    before = text[max(0, low_start - 20): low_start]
+    before = text[max(0, low_start - 20) : low_start]
     return first in ("e", "ed", "and") and bool(_RANGE_START_BEFORE.search(before))
 
 
@@ -610,8 +881,8 @@ def _links(low: _Atom, high: _Atom, text: str) -> bool:
 
 
 def _open_range(low: _Atom, high: _Atom, text: str) -> bool:
-    """"$30-34": a prefix currency and a hyphen make a range of two unscaled figures."""
-    gap = text[low.end: high.start].strip()
+    """ "$30-34": a prefix currency and a hyphen make a range of two unscaled figures."""
+    gap = text[low.end : high.start].strip()
     return low.prefix_currency and high.scale == 1 and gap in ("-", "–")
 
 
@@ -627,15 +898,27 @@ def _word_lower(text: str, atom: _Atom, floor: int) -> tuple[int, int, float, st
 
 
 def _pair(
-    text: str, low: tuple[int, int, float, str | None, bool], high: _Atom, connector: str,
+    text: str,
+    low: tuple[int, int, float, str | None, bool],
+    high: _Atom,
+    connector: str,
     default_currency: str | None,
 ) -> list[Amount]:
     """Amounts for a linked pair: one range, or two figures sharing scale and currency."""
     low_start, low_end, low_value, low_currency, low_prefix = low
     currency = low_currency if low_currency else high.currency
     has_currency = high.has_currency or low_currency is not None
-    shared = _Atom(high.start, high.end, high.value, high.scale, currency, has_currency, low_prefix,
-                   high.suffix_currency, high.scaled)
+    shared = _Atom(
+        high.start,
+        high.end,
+        high.value,
+        high.scale,
+        currency,
+        has_currency,
+        low_prefix,
+        high.suffix_currency,
+        high.scaled,
+    )
     if _is_range(text, low_start, connector):
         made = _make_amount(text, low_start, high.end, low_value, shared, default_currency, True, high.value)
         return [made] if made else []
@@ -665,7 +948,7 @@ def find_amounts(text: str, default_currency: str | None = None) -> list[Amount]
         if joined and nxt is not None and (_is_money(nxt, text) or _open_range(atom, nxt, text)):
             low_value = atom.value * (nxt.scale if atom.scale == 1 else 1.0)
             low = (atom.start, atom.end, low_value, atom.currency, atom.prefix_currency)
-            amounts.extend(_pair(text, low, nxt, text[atom.end: nxt.start], default_currency))
+            amounts.extend(_pair(text, low, nxt, text[atom.end : nxt.start], default_currency))
             floor = nxt.end
             index += 2
             continue
@@ -724,7 +1007,7 @@ def find_percentages(text: str) -> list[Percentage]:
             low_end = lower.start() + len(lower.group("num"))
             hyphen_word = _HYPHEN_WORD_BEFORE.search(text, max(0, lower.start() - 2), lower.start())
             if low is not None and not _is_year(low, lower.group("num")) and not hyphen_word:
-                found.append(Percentage(lower.start(), low_end, low, text[lower.start(): low_end]))
+                found.append(Percentage(lower.start(), low_end, low, text[lower.start() : low_end]))
         found.append(Percentage(match.start(), match.end(), value, match.group()))
         floor = match.end()
     for match in _FRACTION_RE.finditer(text):
@@ -797,8 +1080,9 @@ class MoneyComponent:
     def __call__(self, doc: Doc) -> Doc:
         money_spans, money_rows = [], []
         for amount in find_amounts(doc.text, self.default_currency):
-            span = doc.char_span(amount.start, amount.end, label=amount.currency or "MONEY",
-                                 alignment_mode="expand")
+            span = doc.char_span(
+                amount.start, amount.end, label=amount.currency or "MONEY", alignment_mode="expand"
+            )
             if span is not None:
                 money_spans.append(span)
                 money_rows.append(asdict(amount))

@@ -437,7 +437,8 @@ def _noun_subject_of_deal(tok: Token) -> bool:
     nxt = tok.i + 1
     if tok.doc[nxt].lower_ in {"ha", "hanno", "si"}:
         nxt += 1
-    return nxt in triggers
+    # a verb: "Grande fusione nella logistica" opens with an adjective before a deal noun
+    return nxt in triggers and (nxt > tok.i + 1 or verb_like(tok.doc[nxt]))
 
 
 def _apposition_follows(tok: Token) -> bool:

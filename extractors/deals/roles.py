@@ -741,6 +741,10 @@ def _partnership(trig, view: SentenceView, word, lemma):
 
 def _merger(trig, view: SentenceView, word, lemma):
     doc = view.doc
+    if word == "integrazione":
+        absorbed = view.org_after_word(_DI, trig.end, trig.end + 2)
+        absorber = view.org_after_word(_IN, absorbed.end, absorbed.end + 6) if absorbed is not None else None
+        return ("merger", absorber, absorbed, []) if absorber is not None and absorbed is not None else None
     if word.startswith("incorpor") or lemma == "incorporare":
         if lemma == "incorporare" and not word.startswith("incorporazion"):
             target = view.org_at(trig.end, 4)

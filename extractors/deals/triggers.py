@@ -104,6 +104,8 @@ PATTERNS: dict[str, list[list[dict]]] = {
     ],
     "merger": [
         *_lowers("fusione", "incorporazione", "merger", "nozze", "matrimonio"),
+        # "l'integrazione di X nella Y" (the role rules want both names; "integrazione dei sistemi" is none)
+        *_lowers("integrazione"),
         *_lemmas("incorporare"),
         [{"LOWER": "si"}, {"LEMMA": "fondere"}],
         [{"LOWER": {"IN": ["fondersi", "fondendosi"]}}],
