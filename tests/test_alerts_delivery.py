@@ -20,18 +20,27 @@ from email.message import EmailMessage
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
+import duckdb
 import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult
 from support.server import LoopbackServer, Response
 
-from alerts.outbox import enqueue_alerts, outbox_table, pending, utcnow
+from alerts.outbox import (
+    channel_id,
+    enqueue_alerts,
+    held_back_count,
+    outbox_rows,
+    outbox_table,
+    pending,
+    utcnow,
+)
 from alerts.send import ALERT_ID_HEADER, send_pending, send_test
 from alerts.settings import AlertsSettings
 from extractors.models import Article, DealEvent
 from warehouse.cluster import cluster_new_events
-from warehouse.db import open_warehouse
-from warehouse.load import start_run, store_articles
+from warehouse.db import apply_migrations, open_warehouse
+from warehouse.load import finish_run, start_run, store_articles
 
 FIXTURE = Path(__file__).resolve().parent / "fixtures" / "alerts" / "mentions.json"
 ROOT = Path(__file__).resolve().parents[1]
@@ -429,7 +438,7 @@ _CRASHING_SENDER = """
 import sys
 from alerts.send import send_pending
 from alerts.settings import AlertsSettings
-from warehouse.db import open_warehouse
+from warehouse.db import apply_migrations, open_warehouse
 con = open_warehouse(sys.argv[1])
 send_pending(con, AlertsSettings(urls=[sys.argv[2]]))
 """
@@ -472,3 +481,239 @@ def test_a_send_interrupted_by_a_crash_is_resent_with_the_same_dedup_key(tmp_pat
         finally:
             con.close()
     assert len(calls) == 2 and calls[0] == calls[1]  # delivered twice, same key: the receiver can drop one
+
+
+# --- one message per deal and destination -----------------------------------------------------------------
+
+
+def test_two_rules_sharing_a_channel_send_one_message_naming_both(con, mailbox, webhook):
+    box, port = mailbox
+    shared = [mail_url(port), webhook.url()]
+    with Webhook() as other:
+        settings = Alerts(
+            rules=[
+                {"name": "Watchlist", "channels": shared, "watchlist": [{"name": "Pagamenti Lampo"}]},
+                {"name": "Big rounds", "channels": shared, "deal_types": ["funding_round"]},
+                {"name": "Elsewhere", "channels": [other.url()], "deal_types": ["funding_round"]},
+            ]
+        )
+        run = night(con, ["round", "intesa"])
+        assert alerts_of_run(con, settings, run) == {"sent": 3, "failed": 0, "deferred": 0}
+        assert enqueue_alerts(con, settings, run) == 0  # the same run again owes nothing
+
+    [mail] = box.messages
+    [(headers, payload)] = webhook.calls
+    assert "Pagamenti Lampo" in mail["Subject"] and payload["title"] == mail["Subject"]
+    assert "Matched: Watchlist, Big rounds" in payload["message"]
+    assert "<b>Matched:</b> Watchlist, Big rounds</li>" in html_part(mail)
+    [(_, elsewhere)] = other.calls
+    assert "Matched: Elsewhere" in elsewhere["message"]
+    rows = con.execute("SELECT rule_name, channel_label, alert_id FROM alert_outbox ORDER BY 2").fetchall()
+    assert [r[:2] for r in rows] == [
+        ("Elsewhere", "json #1"),
+        ("Watchlist, Big rounds", "json #2"),
+        ("Watchlist, Big rounds", "mailto #1"),
+    ]
+    assert {headers[ALERT_ID_HEADER], mail[ALERT_ID_HEADER]} <= {r[2] for r in rows}
+
+
+def test_an_update_for_rules_sharing_a_channel_is_one_message_from_the_rules_that_want_it(con, webhook):
+    rules = [
+        {"name": "calm", "channels": [webhook.url()], "cooldown_hours": 24},
+        {"name": "once", "channels": [webhook.url()], "updates": False},
+        {"name": "rumours", "channels": [webhook.url()], "statuses": ["rumor"]},
+    ]
+    settings = Alerts(rules=rules)
+    t0 = utcnow()
+    alerts_of_run(con, settings, night(con, ["zeta-1", "zeta-2"]))
+    # The closing: "once" wants no updates and "rumours" no completed deal; "calm" waits out its cool-down.
+    assert alerts_of_run(con, settings, night(con, ["zeta-closed"])) == {
+        "sent": 0,
+        "failed": 0,
+        "deferred": 1,
+    }
+    assert send_pending(con, settings, now=t0 + timedelta(hours=25))["sent"] == 1
+
+    first, update = (payload["message"] for _, payload in webhook.calls)
+    assert "Matched: calm, once, rumours" in first
+    assert "status: rumor -> completed" in update and "Matched: calm\n" in update
+    assert con.execute("SELECT count(*) FROM alert_outbox").fetchone()[0] == 2
+
+
+def test_two_digest_rules_on_one_channel_make_one_digest_and_instant_rules_keep_their_own(con, mailbox):
+    box, port = mailbox
+    rules = [
+        {"name": "sera", "mode": "digest", "channels": [mail_url(port)], "deal_types": ["acquisition"]},
+        {"name": "soldi", "mode": "digest", "channels": [mail_url(port)], "min_amount_eur": 20_000_000},
+        {"name": "subito", "channels": [mail_url(port)], "deal_types": ["funding_round"]},
+    ]
+    run = night(con, ["zeta-1", "intesa", "round"])
+    assert alerts_of_run(con, Alerts(rules=rules), run)["sent"] == 2
+
+    digest, instant = sorted(box.messages, key=lambda m: "Digest" not in m["Subject"])
+    assert "Digest sera, soldi: 2 deals, 2 new" in digest["Subject"]
+    text = digest.get_body(preferencelist=("plain",)).get_content()
+    assert "Matched: sera, soldi" in text  # Zeta: an acquisition of 45 million
+    assert "Matched: soldi" in text  # the round: about 28 million EUR
+    assert "Nuvola Quantistica" not in text  # 12 million, an investment: neither rule wants it
+    # The digest is the run's recap for that address: it lists the round the instant rule also sent.
+    assert "New deal: funding round: Alfa Ventures → Pagamenti Lampo" in instant["Subject"]
+
+
+def test_a_shared_channel_that_is_down_gets_the_one_message_on_the_next_run(con):
+    port = free_port()
+    down = f"json://127.0.0.1:{port}/hook"
+    rules = [{"name": "a", "channels": [down]}, {"name": "b", "channels": [down], "statuses": ["announced"]}]
+    settings = Alerts(rules=rules, retry_backoff_s=0)
+    run = night(con, ["intesa"])
+    assert alerts_of_run(con, settings, run) == {"sent": 0, "failed": 1, "deferred": 0}
+    with Webhook(port=port) as hook:
+        assert alerts_of_run(con, settings, run) == {"sent": 1, "failed": 0, "deferred": 0}
+        assert alerts_of_run(con, settings, run)["sent"] == 0
+    [(headers, payload)] = hook.calls
+    assert "Matched: a, b" in payload["message"]
+    assert [r["status"] for r in outbox_rows(con, include_sent=True)] == ["sent"]
+
+
+def _as_0x_queued(con, alert_id: str, rule: str, channel: str, deal_id: str, status: str, at: datetime):
+    """An instant message as the outbox of schema 003 wrote it: one per rule, channel, deal and revision."""
+    con.execute(
+        """INSERT INTO alert_outbox (alert_id, rule_name, mode, kind, channel_id, channel_label, deal_id,
+               revision, run_id, title, body_text, body_markdown, body_html, status, created_at, not_before,
+               next_attempt_at, sent_at)
+           VALUES (?, ?, 'instant', 'new', ?, 'json #1', ?, 1, 'r-old', ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+        [alert_id, rule, channel_id(channel), deal_id, f"New deal ({rule})", f"queued by {rule}", "-", "-",
+         status, at, at, at, at if status == "sent" else None],
+    )  # fmt: skip
+    con.execute(
+        "INSERT INTO alert_outbox_deals VALUES (?, ?, ?, ?, 1, 'new', NULL, NULL, NULL, NULL, NULL)",
+        [alert_id, rule, channel_id(channel), deal_id],
+    )
+
+
+def test_an_old_warehouse_keeps_its_queued_alerts_and_folds_duplicates_on_upgrade(tmp_path, webhook):
+    path = tmp_path / "old.duckdb"
+    old = duckdb.connect(str(path), config={"storage_compatibility_version": "v1.4.0"})
+    apply_migrations(old, target=3)  # the warehouse as the release before one-message-per-channel left it
+    run = night(old, ["intesa", "round", "zeta-1"])
+    deal = dict(old.execute("SELECT target, deal_id FROM deals").fetchall())
+    intesa, lampo, zeta = (
+        deal["Nuvola Quantistica S.p.A."],
+        deal["Pagamenti Lampo"],
+        deal["Contabile Cloud S.r.l."],
+    )
+    url, t0 = webhook.url(), utcnow() - timedelta(hours=2)
+    _as_0x_queued(old, "old-intesa-a", "a", url, intesa, "pending", t0)  # the receiver was down: both
+    _as_0x_queued(old, "old-intesa-b", "b", url, intesa, "pending", t0 + timedelta(seconds=1))  # pending
+    _as_0x_queued(old, "old-lampo-a", "a", url, lampo, "sent", t0)  # one went out before the other failed
+    _as_0x_queued(old, "old-lampo-b", "b", url, lampo, "pending", t0)
+    old.close()
+
+    con = open_warehouse(path)
+    try:
+        assert [(r["alert_id"], r["status"]) for r in pending(con)] == [("old-intesa-a", "pending")]
+        merged = dict(
+            con.execute("SELECT alert_id, last_error FROM alert_outbox WHERE status = 'merged'").fetchall()
+        )
+        assert set(merged) == {"old-intesa-b", "old-lampo-b"}
+        assert "old-intesa-a" in merged["old-intesa-b"] and "old-lampo-a" in merged["old-lampo-b"]
+
+        settings = Alerts(rules=[{"name": "a", "channels": [url]}, {"name": "b", "channels": [url]}])
+        assert alerts_of_run(con, settings, run) == {"sent": 2, "failed": 0, "deferred": 0}
+        assert alerts_of_run(con, settings, run)["sent"] == 0
+        sent_deals = con.execute(
+            "SELECT alert_id, deal_id FROM alert_outbox WHERE status = 'sent' ORDER BY created_at, alert_id"
+        ).fetchall()
+    finally:
+        con.close()
+    # The queued intesa message, once; then the deal nothing was queued for yet (Zeta), naming both rules.
+    (first, _), (second_headers, second) = webhook.calls
+    assert first[ALERT_ID_HEADER] == "old-intesa-a"
+    assert "Contabile Cloud" in second["message"] and "Matched: a, b" in second["message"]
+    assert sent_deals == [
+        ("old-intesa-a", intesa),
+        ("old-lampo-a", lampo),
+        (second_headers[ALERT_ID_HEADER], zeta),
+    ]
+
+
+# --- backfill: old news does not alert --------------------------------------------------------------------
+
+
+def ago(**delta: float) -> datetime:
+    return datetime.now(UTC) - timedelta(**delta)
+
+
+def test_deals_from_news_older_than_the_window_are_held_back_and_counted(con, webhook):
+    settings = AlertsSettings(urls=[webhook.url()], max_age_days=3)
+    published = {"intesa": ago(hours=2), "round": ago(days=10), "zeta-1": None}  # zeta-1: no date in the feed
+    run = night(con, ["intesa", "round", "zeta-1"], published=published)
+
+    assert alerts_of_run(con, settings, run)["sent"] == 2
+    assert alerts_of_run(con, settings, run)["sent"] == 0
+    assert sorted(p["message"].split("\n")[0].split(": ")[-1] for _, p in webhook.calls) == [
+        "BANCA INTÉSA → Nuvola Quantistica S.p.A.",  # two hours old
+        "Zeta Software S.p.A. → Contabile Cloud S.r.l.",  # no date: fetched just now
+    ]
+    assert held_back_count(con, run) == 1
+    [(target, reason)] = con.execute(
+        "SELECT d.target, h.reason FROM alert_held_back h JOIN deals d USING (deal_id)"
+    ).fetchall()
+    assert (target, reason) == ("Pagamenti Lampo", "old_news")
+    # The deal itself is stored like any other: only the alert is held back.
+    assert con.execute("SELECT count(*) FROM deals WHERE target = 'Pagamenti Lampo'").fetchone()[0] == 1
+
+
+def test_a_held_back_deal_alerts_when_fresh_news_about_it_arrives(con, webhook):
+    settings = AlertsSettings(urls=[webhook.url()], max_age_days=3)
+    backfill = night(con, ["zeta-1", "zeta-2"], published={"zeta-1": ago(days=9), "zeta-2": ago(days=8)})
+    assert alerts_of_run(con, settings, backfill)["sent"] == 0
+    fresh = night(con, ["zeta-3"], published={"zeta-3": ago(hours=1)})  # same deal, same revision
+    assert alerts_of_run(con, settings, fresh)["sent"] == 1
+
+    [(_, payload)] = webhook.calls
+    assert payload["title"].startswith("[dealradar] New deal: acquisition: Zeta Software")
+    assert (held_back_count(con, backfill), held_back_count(con, fresh)) == (1, 0)
+
+
+def test_old_news_does_not_fill_a_digest_either(con, mailbox):
+    box, port = mailbox
+    rule = {"name": "sera", "mode": "digest", "channels": [mail_url(port)]}
+    settings = AlertsSettings(rules=[rule], max_age_days=3)
+    run = night(con, ["intesa", "round"], published={"intesa": ago(hours=3), "round": ago(days=30)})
+    assert alerts_of_run(con, settings, run)["sent"] == 1
+    [mail] = box.messages
+    assert "Digest sera: 1 deals, 1 new" in mail["Subject"] and "Pagamenti Lampo" not in html_part(mail)
+
+
+def test_first_run_none_alerts_nothing_and_the_next_run_alerts_what_is_new(con, webhook):
+    settings = AlertsSettings(urls=[webhook.url()], first_run="none")
+    first = night(
+        con, ["intesa", "zeta-1"], published={"intesa": ago(hours=1), "zeta-1": ago(hours=2)}, kind="nightly"
+    )
+    assert alerts_of_run(con, settings, first) == {"sent": 0, "failed": 0, "deferred": 0}
+    assert held_back_count(con, first) == 2
+    assert {r[0] for r in con.execute("SELECT reason FROM alert_held_back").fetchall()} == {"first_run"}
+    finish_run(con, first, "partial", {})  # one feed failed: still a run that filled the warehouse
+
+    second = night(
+        con, ["round", "zeta-2"], published={"round": ago(hours=1), "zeta-2": ago(hours=1)}, kind="nightly"
+    )
+    assert alerts_of_run(con, settings, second)["sent"] == 2
+    assert sorted(p["message"].split("\n")[0] for _, p in webhook.calls) == [
+        "New deal: acquisition: Zeta Software S.p.A. → Contabile Cloud S.r.l.",  # fresh news of a held deal
+        "New deal: funding round: Alfa Ventures → Pagamenti Lampo",
+    ]
+
+
+def test_a_first_run_that_failed_does_not_count_and_recent_first_runs_alert(con, webhook):
+    silent = AlertsSettings(urls=[webhook.url()], first_run="none")
+    failed = night(con, ["intesa"], published={"intesa": ago(hours=1)}, kind="nightly")
+    finish_run(con, failed, "failed", {})
+    retry = night(con, ["round"], published={"round": ago(hours=1)}, kind="nightly")
+    assert alerts_of_run(con, silent, retry)["sent"] == 0  # still the first run that filled the warehouse
+
+    recent = AlertsSettings(urls=[webhook.url()])  # the default: a first run alerts on recent news only
+    assert (recent.first_run, recent.max_age_days) == ("recent", 7)
+    fresh = night(con, ["zeta-1"], published={"zeta-1": ago(days=2)}, kind="nightly")
+    assert alerts_of_run(con, recent, fresh)["sent"] == 1

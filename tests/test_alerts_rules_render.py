@@ -58,6 +58,11 @@ def test_config_mistakes_are_refused_with_the_key():
         AlertRule(name="r", channels=["json://a/"], deal_types=["acquisizione"])
     with pytest.raises(ValidationError, match="channels"):
         AlertRule(name="r", channels=[])
+    with pytest.raises(ValidationError, match="max_age_days"):
+        AlertsSettings(max_age_days=0)
+    with pytest.raises(ValidationError, match="first_run"):
+        AlertsSettings(first_run="never")
+    assert AlertsSettings(max_age_days=None).max_age_days is None  # no age limit
 
 
 def test_watchlist_matches_whole_tokens_ignoring_case_and_accents():
@@ -127,6 +132,9 @@ def test_instant_message_has_the_facts_in_three_escaped_forms():
     assert r'\<img src\=x onerror\="alert\(1\)"\>' in message.markdown
     assert "12.5 million EUR" in message.text and "Stake: 100%" in message.text
     assert "alert id abc123" in message.text
+    assert "Matched: r" in message.text  # the rule that sent it
+    view.rules = ["Watchlist", "Big <rounds>"]
+    assert "<li><b>Matched:</b> Watchlist, Big &lt;rounds&gt;</li>" in render_instant(view, "r", "id").html
     assert "<" not in message.title and ">" not in message.title
 
 
