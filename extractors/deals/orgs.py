@@ -207,10 +207,10 @@ class OrgFinder:
             f = lx.fold(tok.text)
             generic = f in self.rejected or f in lx.PERSON_CUES
             # only function words and list words: "Faro Digitale", "Banca Idea" keep their common first word
-            opener = (
-                is_sentence_initial(tok)
-                and (f in STOP_WORDS or f in lx.common_caps())
+            opener = is_sentence_initial(tok) and (
+                (f in STOP_WORDS or f in lx.common_caps())
                 and f not in lx.GENERIC_HEADS  # "Gruppo Quercia": spaCy lists "gruppo" as a stop word
+                or _opening_verb(tok)  # "Nasce Banca Idea", "Debutta Gelso Tech"
             )
             if (
                 not (generic or opener)
@@ -426,6 +426,18 @@ _FUNCTION_OPENERS = frozenset(
         "quella",
     ]
 )
+
+
+_OPENING_VERBS = frozenset(
+    ["nasce", "nascono", "arriva", "arrivano", "debutta", "debuttano", "sbarca", "approda", "esordisce",
+     "torna", "tornano", "rinasce", "parte", "riparte", "ecco", "cresce", "crescono"]
+)  # fmt: skip
+
+
+def _opening_verb(tok: Token) -> bool:
+    """A verb opening a headline before a name ("Nasce Banca Idea"); a list, since names look like verbs
+    too ("Serra", "Vela", "Quadrante")."""
+    return tok.lower_ in _OPENING_VERBS
 
 
 def _noun_subject_of_deal(tok: Token) -> bool:

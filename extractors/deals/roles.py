@@ -156,8 +156,9 @@ class SentenceView:
         for org in reversed([o for o in self.orgs if o.end <= pos]):
             if exclude is not None and org.start == exclude.start:
                 continue
-            if org.start > self.sent.start and verb_like(self.doc[org.start - 1]):
-                continue  # the object of another verb ("è stato eletto X")
+            prev_tok = self.doc[org.start - 1] if org.start > self.sent.start else None
+            if prev_tok is not None and verb_like(prev_tok) and prev_tok.lemma_ not in _NAMING_VERBS:
+                continue  # the object of another verb ("è stato eletto X"); "ribattezzato X" names one
             fallback = fallback or org
             prev = self._word_before(org)
             if prev not in lx.PREPOSITIONS and prev not in _VEHICLE_WORDS:
@@ -221,6 +222,7 @@ class SentenceView:
         return ""
 
 
+_NAMING_VERBS = frozenset(["ribattezzare", "battezzare", "chiamare", "denominare", "rinominare"])
 _CLAUSE_OPENERS = frozenset(
     [
         "mentre",
