@@ -547,6 +547,8 @@ def select_news(doc: Doc, drafts: list[Draft]) -> list[Draft]:
             d.news = not d.past
         elif d is headline_kind_deal:
             d.news = True
+        elif roundup and not title_names and not d.past and d.cand.sent_index <= HEADLINE_KIND_REACH:
+            d.news = _complete(d)  # "Acquisizioni miliardarie nell'AI": a nameless round-up's deals, in full
         elif listing and not d.past:
             d.news = _complete(d)  # a round-up tells each of its deals in full, anywhere in the body
         elif not d.past and _current(d) and _complete(d) and (about_title(d) or not title_names):

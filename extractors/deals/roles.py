@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from spacy.tokens import Doc, Span
+from spacy.tokens import Doc, Span, Token
 
 from . import lexicon as lx
 from .orgs import clean_name, verb_like
@@ -157,7 +157,7 @@ class SentenceView:
             if exclude is not None and org.start == exclude.start:
                 continue
             prev_tok = self.doc[org.start - 1] if org.start > self.sent.start else None
-            if prev_tok is not None and verb_like(prev_tok) and prev_tok.lemma_ not in _NAMING_VERBS:
+            if prev_tok is not None and verb_like(prev_tok) and not _names_its_subject(prev_tok):
                 continue  # the object of another verb ("è stato eletto X"); "ribattezzato X" names one
             fallback = fallback or org
             prev = self._word_before(org)
@@ -220,6 +220,13 @@ class SentenceView:
                 continue
             return w
         return ""
+
+
+def _names_its_subject(verb: Token) -> bool:
+    """ "ribattezzato X e ha raccolto", "c'è X, la startup che...": X is who the sentence is about."""
+    if verb.lemma_ in _NAMING_VERBS:
+        return True
+    return verb.lower_ == "è" and verb.i > 0 and verb.nbor(-1).lower_ in {"c'", "ci"}
 
 
 _NAMING_VERBS = frozenset(["ribattezzare", "battezzare", "chiamare", "denominare", "rinominare"])
