@@ -935,7 +935,10 @@ def fill_from_lead(doc: Doc, selected: list[Draft], drafts: list[Draft]) -> None
             mentions = any(
                 same_company(o.text, d.target) or same_company(o.text, d.acquirer) for o in view.orgs
             )
-            if follows or mentions or _anaphoric(trig, sent):
+            # "Un nuovo round da 68 milioni...": in the lead, a nameless sentence of the same kind of deal
+            # tells the news deal's missing figure
+            same_kind = trig.label_ == d.deal_type and d.figures.amount is None and not view.orgs
+            if follows or mentions or same_kind or _anaphoric(trig, sent):
                 _borrow(doc, d, Candidate(d.deal_type, trig, sent), view)
 
 
