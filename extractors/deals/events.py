@@ -17,6 +17,7 @@ from spacy.tokens import Doc, Span
 
 from ..models import DealEvent
 from . import lexicon as lx
+from .money import counts_shares
 from .orgs import clean_name
 from .roles import Candidate, SentenceView, _lead_investor, roles_for
 
@@ -59,6 +60,7 @@ _VALUATION_CUE = re.compile(
     r"valga|vale|varrebbe)\W*(\w+\W+){0,4}$",
     re.I,
 )
+_FIGURE_CHAIN = re.compile(r"\W*(e|o|ed|oppure)?\W*(fino a|fino al|oltre|circa|anche)?\W*$", re.I)
 _NOT_DEAL_MONEY = re.compile(
     r"(fatturato|ricavi|utile|utili|perdit\w+|"
     r"prezzo(?! pagato| complessivo| concordato| dell'operazione| dell'acquisizione| di acquisto"
@@ -411,14 +413,20 @@ def sentence_figures(doc: Doc, cand: Candidate) -> Figures:
     sent, trig = cand.sent, cand.trigger
     figures = Figures()
     deal_amounts = []
+    counting = counts_shares(sent.text)
+    valuation_end: int | None = None
     for a in _amounts_in(doc, sent):
-        if a.per_share:
+        if a.per_share or counting and a.currency is None:
             continue
         before = text[max(sent.start_char, a.start - 45) : a.start]
         cue = _VALUATION_CUE.search(before)
         if cue and not (cue.group(1).lower().startswith(("val", "varr")) and _DEAL_VALUE.search(before)):
             if figures.valuation is None:
                 figures.valuation, figures.valuation_currency = a.value, a.currency
+            valuation_end = a.end
+            continue
+        if valuation_end is not None and _FIGURE_CHAIN.match(text[valuation_end : a.start]):
+            valuation_end = a.end  # "capitalizzava 5,4 miliardi e fino a 6,4 miliardi": still the value
             continue
         if (
             _not_deal_money(before)
@@ -574,6 +582,7 @@ def select_news(doc: Doc, drafts: list[Draft]) -> list[Draft]:
                     or (d.cand.sent_index <= NAMELESS_LEAD and _complete(d))
                 )
     news = _drop_agreements_of_deals(_merge([d for d in drafts if d.news]))
+    _listing_proceeds(news, drafts)
     news.sort(key=lambda d: (not d.cand.in_title, d.cand.sent_index))
     if listing:
         news = [d for d in news if _complete(d) or d.cand.in_title and d.figures.amount is None]
@@ -697,6 +706,32 @@ def _drop_agreements_of_deals(news: list[Draft]) -> list[Draft]:
         else:
             kept.append(p)
     return kept
+
+
+def _listing_proceeds(news: list[Draft], drafts: list[Draft]) -> None:
+    """ "Ieri il debutto ... Il giorno prima c'era stata l'IPO, con cui X aveva incassato 519 milioni": a
+    listing's proceeds are told in the past of its first trading day."""
+    for ipo in [d for d in news if d.deal_type == "ipo" and d.figures.amount is None]:
+        for d in drafts:
+            if (
+                d.past
+                and d.deal_type == "funding_round"
+                and d.cand.sent_index <= LEAD_SENTENCES
+                and same_company(d.target, ipo.target)
+                and d.figures.amount is not None
+                and any(
+                    t.label_ == "ipo"
+                    for t in d.cand.sent.doc.spans["deal_trigger"]
+                    if _inside(t, d.cand.sent)
+                )
+            ):
+                ipo.figures.amount, ipo.figures.currency = d.figures.amount, d.figures.currency
+                ipo.merged.append(d)
+                break
+
+
+def _inside(span: Span, sent: Span) -> bool:
+    return sent.start <= span.start < sent.end
 
 
 def _same_pair(d: Draft, names: tuple[str | None, str | None]) -> bool:

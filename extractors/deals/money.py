@@ -724,6 +724,23 @@ def _base_value(match: re.Match[str], text: str) -> float | None:
     return 1.0 if _ARTICLE_BEFORE_SINGULAR.search(before) else None
 
 
+_SCALED_FIGURE = re.compile(r"\d[\d.,]*\s*(?:milion[ei]|miliard[oi]|mln|mld)\b", re.I)
+
+
+_SECURITIES = ("azion", "titol", "obbligazion", "warrant")
+
+
+def counts_shares(text: str) -> bool:
+    """Whether a text counts shares with a big figure ("15,3 milioni di azioni"): then its figures without a
+    currency ("1,76 milioni sono state offerte") count shares too. Only securities: "3 milioni di utenti ha
+    raccolto 10 milioni" still raised money."""
+    for m in _SCALED_FIGURE.finditer(text):
+        after = _COUNT_AFTER.match(text, m.end(), min(len(text), m.end() + 60))
+        if after and after.group("noun").startswith(_SECURITIES):
+            return True
+    return False
+
+
 def _is_count(text: str, end: int) -> bool:
     after = _COUNT_AFTER.match(text, end, min(len(text), end + 60))
     if not after:
