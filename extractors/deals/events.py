@@ -36,8 +36,33 @@ _RUMOR = re.compile(
     r"negoziat\w*|negoziano|negozia|negoziando)\b",
     re.I,
 )
+# A conditional is a rumour's mood, but not in a sentence that reports the deal as announced or confirmed
+# ("Potrebbe arrivare un addio alla Borsa: X ha annunciato un'opa"): there it is about the consequences.
+_MODAL = re.compile(
+    r"^(sarebbe|sarebbero|potrebbe|potrebbero|avrebbe|avrebbero|dovrebbe|dovrebbero|possibile|potenziale)$",
+    re.I,
+)
+_CONFIRMED = re.compile(
+    r"\b(ha annunciato|hanno annunciato|annuncia|annunciano|ha confermato|hanno confermato|conferma\w*|"
+    r"ufficial\w*|ha comunicato|comunica)\b",
+    re.I,
+)
+
+
+def _rumored(text: str, strong_only: bool = False) -> bool:
+    """A rumour cue in text; a bare conditional counts only where nothing announces or confirms the deal
+    (and never with strong_only: a later sentence's "potrebbe" speaks of what the deal may bring)."""
+    cues = [m.group(0) for m in _RUMOR.finditer(text)]
+    strong = [c for c in cues if not _MODAL.match(c)]
+    if strong:
+        return True
+    return bool(cues) and not strong_only and not _CONFIRMED.search(text)
+
+
 _COMPLETED = re.compile(
-    r"\b(perfezionat\w*|completat\w*|closing|ha chiuso|hanno chiuso|chiusura d\w*|concluso|conclusa|"
+    r"\b(perfezionat\w*|completat\w*|closing|ha chiuso|hanno chiuso|concluso|conclusa|"
+    # "la chiusura dell'operazione", not the market's "rispetto alla chiusura di ieri"
+    r"(?<!rispetto alla )(?<!prezzo di )chiusura d(?!i ieri|i venerd|ella seduta|i borsa)\w*|"
     r"finalizzat\w*|portato a termine|ha debuttato|debutta|ha esordito|campanella|è sbarcat\w*|"
     r"sono state vendute|ammess\w* alle negoziazioni|ha incassato|aveva incassato|"
     r"è stata chiusa|è stato chiuso|si è chius\w*|si sono chius\w*|si è quotat\w*|è avvenut\w*|"
@@ -334,7 +359,7 @@ def _draft(doc: Doc, cand: Candidate) -> Draft:
     text = doc[: title_end(doc)].text if cand.in_title else cand.sent.text
     status = _status(text, kind)
     past = _PAST.search(clause_of(cand.trigger, cand.sent).text) is not None
-    explicit = _RUMOR.search(text) is not None or _completed(text)
+    explicit = _rumored(text) or _completed(text)
     return Draft(
         cand,
         kind,
@@ -384,7 +409,7 @@ def clause_of(trig: Span, sent: Span) -> Span:
 
 
 def _status(text: str, kind: str) -> str:
-    if _RUMOR.search(text):
+    if _rumored(text):
         return "rumor"
     if _completed(text):
         return "completed"
@@ -1023,7 +1048,7 @@ def _borrow(doc: Doc, d: Draft, probe: Candidate, view: SentenceView) -> None:
     text = probe.sent.text
     # "Il closing è già avvenuto": a completion told after the deal sentence
     same_kind = probe.trigger.label_ != "generic" or probe.trigger.text.lower() in _COMPLETION_NOUNS
-    if same_kind and not d.status_explicit and (_RUMOR.search(text) or _completed(text)):
+    if same_kind and not d.status_explicit and (_rumored(text, strong_only=True) or _completed(text)):
         d.status, d.status_explicit = _status(text, d.deal_type), True
 
 
