@@ -960,9 +960,11 @@ def fill_from_lead(doc: Doc, selected: list[Draft], drafts: list[Draft]) -> None
     for i, (index, sent) in enumerate(body):
         own_sents = {x.cand.sent.start for d in news for x in [d, *d.merged]}
         follows_news = i > 0 and body[i - 1][1].start in own_sents
-        if index > LEAD_SENTENCES + 1 and not follows_news:
-            continue  # past the lead only a sentence right after a news deal's own still tells it
         sent_triggers = [t for t in triggers if sent.start <= t.start < sent.end]
+        # "L'esborso massimo per X ... è pari a 36 milioni": a bid's total price often comes further down
+        price = index <= HEADLINE_KIND_REACH and any(t.text.lower() in _PRICE_NOUNS for t in sent_triggers)
+        if index > LEAD_SENTENCES + 1 and not follows_news and not price:
+            continue  # past the lead only a sentence right after a news deal's own still tells it
         round_words = (
             any(t.label_ == "funding_round" for t in sent_triggers) or "lead investor" in sent.text.lower()
         )
@@ -990,6 +992,8 @@ def fill_from_lead(doc: Doc, selected: list[Draft], drafts: list[Draft]) -> None
                 None,
             )
             if trig is None:
+                continue
+            if index > LEAD_SENTENCES + 1 and not follows_news and d.figures.amount is not None:
                 continue
             follows = (i == 0 and d.cand.in_title) or (i > 0 and body[i - 1][1].start in own)
             mentions = any(
@@ -1021,6 +1025,7 @@ def _name_round_lead(news: list[Draft], view: SentenceView) -> None:
             d.parties = _unique([*d.parties, d.acquirer])
 
 
+_PRICE_NOUNS = frozenset({"esborso", "controvalore", "corrispettivo"})
 _COMPLETION_NOUNS = frozenset({"closing", "perfezionamento"})
 
 
