@@ -42,6 +42,7 @@ _MODAL = re.compile(
     r"^(sarebbe|sarebbero|potrebbe|potrebbero|avrebbe|avrebbero|dovrebbe|dovrebbero|possibile|potenziale)$",
     re.I,
 )
+_TALKS_OVER = re.compile(r"\b(dopo|al termine di|a conclusione di|chiuse? le)\s+(\w+\s+){0,3}(di\s+)?$", re.I)
 _CONFIRMED = re.compile(
     r"\b(ha annunciato|hanno annunciato|annuncia|annunciano|ha confermato|hanno confermato|conferma\w*|"
     r"ufficial\w*|ha comunicato|comunica)\b",
@@ -52,7 +53,8 @@ _CONFIRMED = re.compile(
 def _rumored(text: str, strong_only: bool = False) -> bool:
     """A rumour cue in text; a bare conditional counts only where nothing announces or confirms the deal
     (and never with strong_only: a later sentence's "potrebbe" speaks of what the deal may bring)."""
-    cues = [m.group(0) for m in _RUMOR.finditer(text)]
+    # "un'intesa maturata dopo mesi di trattative": talks that led to the deal are over
+    cues = [m.group(0) for m in _RUMOR.finditer(text) if not _TALKS_OVER.search(text[: m.start()])]
     strong = [c for c in cues if not _MODAL.match(c)]
     if strong:
         return True
