@@ -178,8 +178,8 @@ def find_drafts(doc: Doc) -> list[Draft]:
             continue
         in_title = sent.start < t_end
         if not in_title:
-            if lx.repeats_title(sent.text, title_key):
-                continue  # the page repeats its headline
+            if lx.repeats_title(sent.text, title_key) or lx.is_page_furniture(sent.text):
+                continue  # the page repeats its headline, or links another article
             if sum(t.is_alpha for t in sent) >= 4:  # headings do not push the lead down
                 body_index += 1
         sent_triggers = [t for t in triggers if sent.start <= t.start < sent.end]
@@ -935,6 +935,8 @@ def _body_sentences(doc: Doc) -> list[tuple[int, Span]]:
     out, index = [], 0
     for sent in doc.sents:
         if sent.start < t_end or not sent.text.strip() or lx.repeats_title(sent.text, title_key):
+            continue
+        if lx.is_page_furniture(sent.text):
             continue
         if sum(t.is_alpha for t in sent) >= 4:
             index += 1

@@ -83,6 +83,21 @@ class HashedWords:
         return len(self._hashes)
 
 
+_RELATED_LINK = (
+    "leggi anche", "leggi pure", "vedi anche", "guarda anche", "potrebbe interessarti",
+    "ti potrebbe interessare", "potrebbero interessarti", "articoli correlati", "articolo correlato",
+    "approfondisci", "approfondimenti", "correlati", "per approfondire", "sullo stesso argomento",
+    "continua a leggere", "ascolta anche", "scopri di piu", "iscriviti alla newsletter", "leggi l'articolo",
+    "clicca qui",
+)  # fmt: skip
+
+
+def is_page_furniture(sentence: str) -> bool:
+    """A related-article link or call to action of the page ("Leggi anche: X acquisisce Y"): another
+    article's headline, never this article's news."""
+    return fold(sentence.lstrip(" \t\n>»•-–—*|")).startswith(_RELATED_LINK)
+
+
 @cache
 def italian_vocabulary() -> HashedWords:
     """Every word form and lemma of spacy-lookups-data's Italian tables, lower-cased (about 430,000).
