@@ -221,6 +221,8 @@ class OrgFinder:
             if f not in STOP_WORDS and not self._namey(doc, start + 1, end):
                 break
             start += 1
+        if _headline_word_of(doc, start, end):
+            start += 2  # "Colpo di Quercia Group: ...": the headline's word, then the name
         while end - start > 1 and doc[start].lower_ in CONNECTORS:
             start += 1
         # Drop a leading place ("Abu Dhabi Mubadala") when a name remains ("Ravenna Labs" stays).
@@ -432,6 +434,22 @@ _OPENING_VERBS = frozenset(
     ["nasce", "nascono", "arriva", "arrivano", "debutta", "debuttano", "sbarca", "approda", "esordisce",
      "torna", "tornano", "rinasce", "parte", "riparte", "ecco", "cresce", "crescono"]
 )  # fmt: skip
+
+
+def _headline_word_of(doc: Doc, start: int, end: int) -> bool:
+    """ "Colpo di Quercia Group", "Shopping di Olmo": a headline's common noun before "di" and a name."""
+    if end - start < 3 or start >= int(doc.user_data.get("dealradar.title_end", 0)) or start != 0:
+        return False
+    first, link = doc[start], doc[start + 1]
+    f = lx.fold(first.text)
+    return (
+        link.lower_ == "di"
+        and f in lx.italian_vocabulary()
+        and f not in lx.GENERIC_HEADS
+        and f not in lx.ORG_CUES
+        and f not in lx.institutions()
+        and not any(c.isupper() for c in first.text[1:])
+    )
 
 
 def _opening_verb(tok: Token) -> bool:

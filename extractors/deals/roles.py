@@ -377,6 +377,9 @@ def _sale(trig, view: SentenceView, word, lemma):
             [],
         )
     target = view.org_after_word(_DI, trig.end, trig.end + 6) if nominal else view.org_at(trig.end, 8)
+    first_buyer = view.org_after_word(_TO, trig.end, trig.end + 10)
+    if target is not None and first_buyer is not None and target.start == first_buyer.start:
+        target = None  # "cede la divisione cloud a Z": the first name is the buyer's
     if target is None:
         target = view.org_after_word(_DI, trig.end, trig.end + 8)
     start = target.end if target is not None else trig.end

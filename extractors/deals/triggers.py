@@ -138,6 +138,8 @@ PATTERNS: dict[str, list[list[dict]]] = {
             {"LOWER": "alle"},
             {"LOWER": "negoziazioni"},
         ],
+        # "ha presentato a Borsa Italiana la domanda di ammissione alle negoziazioni"
+        [{"LOWER": {"IN": ["domanda", "richiesta"]}}, {"LOWER": "di"}, {"LOWER": "ammissione"}],
     ],
 }
 
