@@ -229,6 +229,7 @@ def _names_its_subject(verb: Token) -> bool:
     return verb.lower_ == "è" and verb.i > 0 and verb.nbor(-1).lower_ in {"c'", "ci"}
 
 
+_GROUP_WORDS = frozenset(["gruppo", "famiglia", "galassia", "perimetro", "portafoglio", "universo"])
 _NAMING_VERBS = frozenset(["ribattezzare", "battezzare", "chiamare", "denominare", "rinominare"])
 _CLAUSE_OPENERS = frozenset(
     [
@@ -402,6 +403,17 @@ def _acquisition(trig, view: SentenceView, word, lemma):
     doc = view.doc
     if _SELL.match(word) or lemma in {"cedere", "vendere"}:
         return _sale(trig, view, word, lemma)
+    if lemma == "entrare":  # "Y entra nel gruppo X" / "entra a far parte del gruppo X"
+        owner = view.org_at(trig.end, 4)
+        # "entra a far parte del gruppo/della famiglia X", not "dell'indice Ftse Mib"
+        if (
+            owner is not None
+            and "gruppo" not in trig.text.lower()
+            and not any(t.lower_ in _GROUP_WORDS for t in view.doc[trig.end : owner.start])
+        ):
+            owner = None
+        joined = view.subject_before(trig.start, exclude=owner)
+        return ("acquisition", owner, joined, []) if owner is not None and joined is not None else None
     offer = _offer_roles(trig, view) if word.startswith(("offert", "opa", "ops")) else None
     if offer is not None:
         return offer
@@ -680,6 +692,9 @@ def _lead_investor(view: SentenceView) -> Span | None:
                 return org
         if low == "lead" and tok.i + 1 < len(doc) and doc[tok.i + 1].lower_ == "investor":
             org = view.org_at(tok.i + 2, 3)
+            if org is None and tok.i >= 2 and doc[tok.i - 1].lower_ in {"come", "quale", "in qualità di"}:
+                # "con X come lead investor"
+                org = next((o for o in reversed(view.orgs) if tok.i - 2 <= o.end <= tok.i - 1), None)
             if org is not None:
                 return org
     return None

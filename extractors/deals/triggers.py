@@ -60,6 +60,9 @@ PATTERNS: dict[str, list[list[dict]]] = {
         # "X si aggiudica Y", "si è aggiudicata l'asta per Y"
         [{"LOWER": "si"}, {"LOWER": {"REGEX": "^aggiudic"}}],
         [{"LOWER": "si"}, {"LOWER": {"IN": ["è", "sono"]}}, {"LOWER": {"REGEX": "^aggiudicat"}}],
+        # "Y entra nel gruppo X", "Y entra a far parte del gruppo X": X takes Y over
+        [{"LEMMA": "entrare"}, {"LOWER": {"IN": ["nel", "in"]}}, {"LOWER": "gruppo"}],
+        [{"LEMMA": "entrare"}, {"LOWER": "a"}, {"LOWER": "far"}, {"LOWER": "parte"}],
         # the seller's side: "X cede Y a Z", "la cessione di Y a Z"
         *_lemmas("cedere", "vendere"),
         [{"LOWER": {"REGEX": "^(cedut|vendut)[oaie]$"}}],
@@ -109,6 +112,8 @@ PATTERNS: dict[str, list[list[dict]]] = {
         *_lemmas("incorporare"),
         [{"LOWER": "si"}, {"LEMMA": "fondere"}],
         [{"LOWER": {"IN": ["fondersi", "fondendosi"]}}],
+        # a SPAC's "business combination" with its target
+        _phrase("business combination"),
     ],
     # a deal named without its kind: only lends its figures to the article's deal (events.fill_from_lead)
     "generic": [
