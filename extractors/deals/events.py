@@ -195,7 +195,9 @@ def find_drafts(doc: Doc) -> list[Draft]:
                 continue
             kind, acquirer, target, others = roles
             index = 0 if in_title else body_index
-            acquirer, target = _resolve_anaphora(view, trig, kind, acquirer, target, focus, in_title, index)
+            # a nameless headline: "La società ha chiuso..." refers to the company just named
+            near = focus if focus and focus[0].start < t_end else _antecedents(prev_orgs) + focus
+            acquirer, target = _resolve_anaphora(view, trig, kind, acquirer, target, near, in_title, index)
             if (
                 target is None
                 and kind in {"acquisition", "investment"}
@@ -250,6 +252,8 @@ def _cited_source(org: Span) -> bool:
         return False
     if before[-1] in {"secondo", "stando"}:
         return True
+    if lx.fold(org[0].text) in _SOURCE_NOUNS and any(b in {"secondo", "stando", "per"} for b in before[-3:]):
+        return True  # "secondo l'Osservatorio X del Politecnico"
     for k, w in enumerate(before):
         if w in {"secondo", "stando"} and any(b in _SOURCE_NOUNS for b in before[k + 1 :]):
             return before[-1] in lx.PREPOSITIONS
@@ -309,7 +313,20 @@ def _focus_orgs(doc: Doc, orgs: list[Span], t_end: int) -> list[Span]:
     in_title = [o for o in orgs if o.start < t_end]
     if in_title:
         return in_title
-    return [o for o in orgs if o.start < t_end + 80][:2]
+    return [o for o in orgs if o.start < t_end + 80 and not _cited_source(o)][:2]
+
+
+def _antecedents(prev_orgs: list[Span]) -> list[Span]:
+    """Companies of the previous sentence a "la società" may refer to: one described by an apposition
+    ("Zafferano Pay, la fintech torinese") first; never a cited source."""
+    usable = [o for o in prev_orgs if not _cited_source(o)]
+    described = [o for o in usable if _has_apposition(o)]
+    return described + [o for o in usable if o not in described]
+
+
+def _has_apposition(org: Span) -> bool:
+    after = [t.lower_ for t in org.doc[org.end : org.end + 3]]
+    return len(after) >= 2 and after[0] == "," and after[1] in {"la", "il", "lo", "l'", "una", "un"}
 
 
 def _resolve_anaphora(view, trig, kind, acquirer, target, focus, in_title, index):
