@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import multiprocessing
 import threading
 from collections.abc import Sequence
@@ -13,6 +14,8 @@ from typing import Any
 
 from extractors.models import DealEvent
 from extractors.settings import ExtractionSettings
+
+log = logging.getLogger(__name__)
 
 
 def extract_docs(
@@ -45,7 +48,10 @@ def extractor_version(in_worker: bool = False) -> str:
     """EXTRACTOR_VERSION of the extractor that ran; asked of the worker when it did the extraction, so
     that this process need not import spaCy (~50 MB) just for a version string."""
     if in_worker and _PROCESS is not None:
-        return _PROCESS.submit(_version).result()
+        try:
+            return _PROCESS.submit(_version).result()
+        except Exception:  # a worker that died: the same code answers here
+            log.warning("the extraction worker did not answer; its version is read here", exc_info=True)
     return _version()
 
 
@@ -56,7 +62,7 @@ def _version() -> str:
 
 
 def extraction_process(settings: ExtractionSettings, companies: Sequence[str]) -> ProcessPoolExecutor:
-    """One spawned worker process for deal extraction, started once and kept for later runs in this process.
+    """One spawned worker process for deal extraction, started once and kept until `stop_extraction_process`.
 
     Fetching and trafilatura keep this process's interpreter busy; spaCy in a second process uses the
     second core instead of waiting for the GIL. The first call starts the worker and has it load the
@@ -68,6 +74,17 @@ def extraction_process(settings: ExtractionSettings, companies: Sequence[str]) -
             _PROCESS = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
         _PROCESS.submit(_warm, settings, list(companies))  # a no-op once this pipeline is loaded
         return _PROCESS
+
+
+def stop_extraction_process() -> None:
+    """End the worker (it holds ~200 MB): a run stops it once its articles are extracted, so that the
+    warehouse writes that follow do not add their memory to the worker's. A scheduled run is a process
+    of its own anyway; the next one that needs a worker starts it again."""
+    global _PROCESS
+    with _PIPELINE_LOCK:
+        worker, _PROCESS = _PROCESS, None
+    if worker is not None:
+        worker.shutdown(wait=True, cancel_futures=True)
 
 
 def _warm(settings: ExtractionSettings, companies: list[str]) -> None:

@@ -28,7 +28,7 @@ from prefect.task_runners import ThreadPoolTaskRunner
 
 from extractors.models import Article, DealEvent, FeedResult, FeedState
 from flows.config import Config, load_config
-from flows.extraction import extraction_process, extractor_version
+from flows.extraction import extraction_process, extractor_version, stop_extraction_process
 from flows.report import new_deals_rows, publish_artifacts
 from flows.tasks import fetch_all_feeds, fetch_and_extract_host
 
@@ -60,7 +60,7 @@ class RunState:
     articles: list[Article] = field(default_factory=list)
     events_by_url: dict[str, list[DealEvent]] = field(default_factory=dict)
     skipped: Counter[str] = field(default_factory=Counter)
-    used_process: bool = False  # deal extraction ran in the worker process
+    extractor_version: str | None = None  # asked of the worker before it stops, when it extracted
     errors: list[str] = field(default_factory=list)
 
 
@@ -163,9 +163,18 @@ def _fetch_and_extract(run: RunState, use_process: bool | None = None) -> None:
     by_host = _new_entries(run)
     if use_process is None:
         use_process = _worth_a_process(run, sum(len(e) for e in by_host.values()))
-    run.used_process = use_process
-    if use_process:
-        extraction_process(run.config.extraction, run.companies)  # starts loading spaCy while we download
+    if not use_process:
+        _collect_hosts(run, by_host, use_process)
+        return
+    extraction_process(run.config.extraction, run.companies)  # starts loading spaCy while we download
+    try:
+        _collect_hosts(run, by_host, use_process)
+        run.extractor_version = extractor_version(in_worker=True)
+    finally:
+        stop_extraction_process()
+
+
+def _collect_hosts(run: RunState, by_host: dict[str, list], use_process: bool) -> None:
     config = run.config
     futures = {
         fetch_and_extract_host.submit(
@@ -232,7 +241,7 @@ def _write(run: RunState) -> dict[str, Any]:
     with writer(run.config) as con:
         stored = {"articles_new": 0, "events_new": 0}
         if run.articles:
-            version = extractor_version(in_worker=run.used_process)
+            version = run.extractor_version or extractor_version()
             stored = store_articles(con, run.run_id, run.articles, run.events_by_url, version)
         save_feed_states(con, feed_states_to_save(run))
         clustered = _optional(run, "cluster", _cluster, run, con) or {}

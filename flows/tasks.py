@@ -55,7 +55,7 @@ def _fetch_and_extract_host(
     use_process: bool = False,
 ) -> tuple[list[Article], dict[str, list[DealEvent]]]:
     """Download one host's new articles (one fetcher: its per-host limit holds) and extract their deal
-    events in batches as the batches arrive, so that CPU work overlaps the waiting on the network.
+    events while the downloads go on, so that CPU work overlaps the waiting on the network.
 
     Returns the articles and, for those extracted, their events by URL. A batch whose extraction fails
     is returned without events (stored with no extractor version; `dealradar reextract` catches up).
@@ -71,33 +71,66 @@ async def _host_pipeline(
     companies: list[str],
     use_process: bool,
 ) -> tuple[list[Article], dict[str, list[DealEvent]]]:
+    """Each page is handed to deal extraction as soon as its text is out; extraction takes whatever has
+    arrived (at most `batch_size`) each time it is free. Fixed batches kept the extractor idle until a
+    whole batch per host had been downloaded, then left it a backlog after the last download; this way it
+    starts with the first article and the batches grow only while it is busy."""
     from extractors.articles import fetch_articles
     from extractors.http import SafeFetcher
 
-    size = extraction.batch_size
+    ready: asyncio.Queue[Article | None] = asyncio.Queue()
     events: dict[str, list[DealEvent]] = {}
 
-    async def batch(chunk: list[FeedEntry], fetcher: SafeFetcher) -> list[Article]:
-        articles = await fetch_articles(chunk, fetch, fetcher)
-        todo = [a for a in articles if a.extractable and not a.transient_failure]
-        if todo:
-            docs = [(a.title or "", a.text) for a in todo]
-            try:
-                found = await asyncio.to_thread(extract_docs, docs, extraction, companies, use_process)
-            except Exception:
-                log.exception("%s: deal extraction failed for a batch of %d articles", host, len(todo))
-            else:
-                events.update((a.url, evs) for a, evs in zip(todo, found, strict=True))
-        return articles
+    async def fetch_one(entry: FeedEntry, fetcher: SafeFetcher) -> Article:
+        (article,) = await fetch_articles([entry], fetch, fetcher)
+        if article.extractable and not article.transient_failure:
+            ready.put_nowait(article)
+        return article
 
-    async with SafeFetcher(fetch) as fetcher:
-        # Batches queue on the fetcher's per-host limit in order, so the first one is ready first.
-        results = await asyncio.gather(
-            *(batch(entries[i : i + size], fetcher) for i in range(0, len(entries), size))
-        )
-    articles = [a for chunk in results for a in chunk]
+    async def fetch_all() -> list[Article]:
+        try:
+            async with SafeFetcher(fetch) as fetcher:
+                # Pages queue on the fetcher's per-host limit in feed order.
+                return list(await asyncio.gather(*(fetch_one(e, fetcher) for e in entries)))
+        finally:
+            ready.put_nowait(None)  # no more pages: the extractor finishes what is queued
+
+    async def extract_arrivals() -> None:
+        while True:
+            batch: list[Article] = []
+            item = await ready.get()
+            while item is not None:
+                batch.append(item)
+                if len(batch) == extraction.batch_size or ready.empty():
+                    break
+                item = ready.get_nowait()
+            if batch:
+                await _extract_into(events, host, batch, extraction, companies, use_process)
+            if item is None:
+                return
+
+    articles, _ = await asyncio.gather(fetch_all(), extract_arrivals())
     log.info("%s: %d articles fetched, %d extracted", host, len(articles), len(events))
     return articles, events
+
+
+async def _extract_into(
+    events: dict[str, list[DealEvent]],
+    host: str,
+    todo: list[Article],
+    extraction: ExtractionSettings,
+    companies: list[str],
+    use_process: bool,
+) -> None:
+    """Deal events of `todo` into `events`; a failed batch is left out (stored without an extractor
+    version, `dealradar reextract` catches up)."""
+    docs = [(a.title or "", a.text) for a in todo]
+    try:
+        found = await asyncio.to_thread(extract_docs, docs, extraction, companies, use_process)
+    except Exception:
+        log.exception("%s: deal extraction failed for a batch of %d articles", host, len(todo))
+    else:
+        events.update((a.url, evs) for a, evs in zip(todo, found, strict=True))
 
 
 def _extract_batch(

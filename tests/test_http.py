@@ -357,3 +357,21 @@ def test_https_through_the_pinned_connection_verifies_the_host_name(
                 asyncio.run(run())
             assert err.value.kind == "tls" and not err.value.transient
             assert "CERTIFICATE_VERIFY_FAILED" in str(err.value)
+
+
+def test_the_system_ca_store_shared_by_all_fetchers_refuses_an_unknown_authority(tmp_path: Path) -> None:
+    # Every fetcher of a run shares one system CA context (loaded once): it must verify just the same
+    # for the second fetcher as for the first.
+    _, server_ctx = _certificate_authority(tmp_path, "localhost")
+    server = _https(LoopbackServer({"/a": Response(200, BODY)}), server_ctx)
+    with server:
+        url = f"https://localhost:{server.port}/a"
+
+        async def run() -> None:
+            async with SafeFetcher(settings(respect_robots_txt=False)) as fetcher:
+                await fetcher.get(url, max_bytes=10_000)
+
+        for _ in range(2):
+            with pytest.raises(FetchError) as err:
+                asyncio.run(run())
+            assert err.value.kind == "tls" and "CERTIFICATE_VERIFY_FAILED" in str(err.value)

@@ -1,0 +1,62 @@
+"""The host pipeline hands pages to deal extraction as they arrive (batches of whatever is ready, at most
+`batch_size`), and a run's extraction worker ends with the run. What a user sees: the same events
+whatever the batching, and no 200 MB process left behind."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import psutil
+import pytest
+from fixtures.flow.sites import serve_demo_site, write_config
+
+from flows.nightly import run_nightly
+
+pytestmark = [pytest.mark.usefixtures("prefect_harness"), pytest.mark.slow]
+
+EVENTS = "SELECT article_url, deal_type, acquirer, target, amount, stake_pct FROM deal_events ORDER BY ALL"
+
+
+def rows(db: Path, sql: str) -> list[tuple]:
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        return con.execute(sql).fetchall()
+    finally:
+        con.close()
+
+
+def extraction_workers() -> list[psutil.Process]:
+    return [
+        child
+        for child in psutil.Process().children(recursive=True)
+        if any("spawn_main" in part for part in child.cmdline())
+    ]
+
+
+def test_one_article_per_batch_stores_the_same_events_as_big_batches(tmp_path: Path) -> None:
+    with serve_demo_site(0, "127.0.0.1") as site:
+        feeds = [{"name": "TechEconomy", "url": site.feed_url}]
+        summaries = {}
+        for size in (1, 32):
+            folder = tmp_path / f"batch{size}"
+            folder.mkdir()
+            config = write_config(folder, feeds, extraction={"batch_size": size})
+            summaries[size] = run_nightly(config, extraction_process=False)
+    assert summaries[1]["articles_new"] == summaries[32]["articles_new"] == site.n_articles
+    assert summaries[1]["deal_events"] == summaries[32]["deal_events"] > 0
+    assert not summaries[1]["errors"]
+    assert rows(tmp_path / "batch1" / "wh" / "dealradar.duckdb", EVENTS) == rows(
+        tmp_path / "batch32" / "wh" / "dealradar.duckdb", EVENTS
+    )
+
+
+def test_the_extraction_worker_ends_with_the_run_and_its_version_is_stored(tmp_path: Path) -> None:
+    with serve_demo_site(1, "127.0.0.2") as site:
+        config = write_config(tmp_path, [{"name": "StartupNews", "url": site.feed_url}])
+        summary = run_nightly(config, extraction_process=True)
+    db = tmp_path / "wh" / "dealradar.duckdb"
+    assert summary["deal_events"] == rows(db, "SELECT count(*) FROM deal_events")[0][0] > 0
+    versions = rows(db, "SELECT DISTINCT extractor_version FROM articles WHERE skip_reason IS NULL")
+    assert len(versions) == 1 and versions[0][0].startswith("deals-")
+    assert extraction_workers() == []
