@@ -87,6 +87,12 @@ _VALUATION_CUE = re.compile(
     r"valga|vale|varrebbe)\W*(\w+\W+){0,4}$",
     re.I,
 )
+# Shares changing hands between holders: money that does not go into the company's round.
+_SECONDARY = re.compile(
+    r"\b(secondari[ao]|azionisti esistenti|soci esistenti|attuali (soci|azionisti)|"
+    r"cessione di azioni|vendita di azioni|acquisto di azioni esistenti|da parte di alcuni (soci|azionisti))",
+    re.I,
+)
 _FIGURE_CHAIN = re.compile(r"\W*(e|o|ed|oppure)?\W*(fino a|fino al|oltre|circa|anche)?\W*$", re.I)
 _NOT_DEAL_MONEY = re.compile(
     r"(fatturato|ricavi|utile|utili|perdit\w+|"
@@ -459,6 +465,7 @@ def sentence_figures(doc: Doc, cand: Candidate) -> Figures:
     deal_amounts = []
     counting = counts_shares(sent.text)
     valuation_end: int | None = None
+    previous_end = sent.start_char
     for a in _amounts_in(doc, sent):
         if a.per_share or counting and a.currency is None:
             continue
@@ -481,6 +488,9 @@ def sentence_figures(doc: Doc, cand: Candidate) -> Figures:
             continue
         if not a.scaled and a.value < 50_000 and cand.deal_type != "funding_round":
             continue
+        if cand.deal_type == "funding_round" and _SECONDARY.search(text[previous_end : a.start]):
+            continue  # "...e l'acquisto di azioni da azionisti esistenti per 25 milioni": no new money
+        previous_end = a.end
         deal_amounts.append(a)
     others = [
         t for t in doc.spans["deal_trigger"] if sent.start <= t.start < sent.end and t.start != trig.start
