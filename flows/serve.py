@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import time
@@ -95,10 +96,12 @@ def serve_nightly(
 
 
 def start_prefect_server(
-    echo: Callable[[str], None], port: int = 4200
+    echo: Callable[[str], None], port: int | None = None
 ) -> tuple[subprocess.Popen[bytes], str]:
-    """Start `prefect server start` on 127.0.0.1 and wait until its API answers."""
+    """Start `prefect server start` on 127.0.0.1 (port 4200, or the next free one) and wait until its API
+    answers."""
     prefect = shutil.which("prefect") or str(Path(sys.executable).with_name("prefect"))
+    port = port or free_port(4200)
     url = f"http://127.0.0.1:{port}/api"
     echo(f"Starting a Prefect server on {url} (UI at http://127.0.0.1:{port}) ...")
     server = subprocess.Popen([prefect, "server", "start", "--host", "127.0.0.1", "--port", str(port)])
@@ -114,3 +117,13 @@ def start_prefect_server(
             time.sleep(1)
     server.terminate()
     raise RuntimeError("the Prefect server did not answer within 120 s")
+
+
+def free_port(first: int, tries: int = 100) -> int:
+    """The first port from `first` on that nothing listens on at 127.0.0.1 (4200 may be a running server
+    of another project: serving there would register our deployment with it)."""
+    for port in range(first, first + tries):
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            if sock.connect_ex(("127.0.0.1", port)) != 0:
+                return port
+    raise RuntimeError(f"no free port in {first}-{first + tries - 1} for a Prefect server")

@@ -83,3 +83,54 @@ def test_prefect_yaml_deploys_the_same_deployment_onto_a_process_work_pool(tmp_p
     assert deployment.global_concurrency_limit.limit == 1
     assert deployment.concurrency_options.collision_strategy.value == "CANCEL_NEW"
     assert deployment.entrypoint == "flows/nightly.py:nightly"
+
+
+def test_serve_start_server_runs_its_own_prefect_server_and_stops_it(tmp_path: Path) -> None:
+    """Without PREFECT_API_URL, `serve --start-server` starts `prefect server start` on loopback, registers
+    the deployment there and takes the server down with it on Ctrl-C."""
+    import json
+    import re
+    import urllib.request
+
+    config = write_config(tmp_path, [], schedule={"cron": "0 3 * * *", "timezone": "Europe/Rome"})
+    env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
+    env["PREFECT_HOME"] = str(tmp_path / "prefect-home")  # a profile with no API: serve must start one
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "flows.cli", "serve", "--start-server", "--config", str(config)],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
+    )  # fmt: skip
+    output: list[str] = []
+    url = None
+    try:
+        deadline = time.monotonic() + 180
+        deployment = None
+        while deployment is None and time.monotonic() < deadline and proc.poll() is None:
+            line = proc.stdout.readline().decode(errors="replace") if proc.stdout else ""
+            output.append(line)
+            found = re.search(r"Prefect server on (http://127\.0\.0\.1:\d+/api)", line)
+            url = found.group(1) if found else url
+            if url and "Serving the nightly flow" in line:
+                deadline_api = time.monotonic() + 60
+                while deployment is None and time.monotonic() < deadline_api:
+                    try:
+                        with urllib.request.urlopen(
+                            f"{url}/deployments/name/dealradar-nightly/nightly", timeout=5
+                        ) as resp:
+                            deployment = json.loads(resp.read())
+                    except OSError:
+                        time.sleep(0.5)
+        assert deployment is not None, "".join(output)
+        assert deployment["schedules"][0]["schedule"]["cron"] == "0 3 * * *"
+        assert proc.poll() is None  # still serving
+    finally:
+        os.killpg(proc.pid, signal.SIGINT)
+        try:
+            proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+        if proc.stdout:
+            proc.stdout.close()
+    assert url is not None
+    with pytest.raises(OSError):  # the server went with it
+        urllib.request.urlopen(f"{url}/health", timeout=3)
