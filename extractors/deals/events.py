@@ -1062,6 +1062,21 @@ _COMPLETION_NOUNS = frozenset({"closing", "perfezionamento"})
 
 def _borrow(doc: Doc, d: Draft, probe: Candidate, view: SentenceView) -> None:
     f = sentence_figures(doc, probe)
+    co_investors = [
+        o for o in view.orgs if not same_company(o.text, d.target) and not same_company(o.text, d.acquirer)
+    ]
+    if (
+        d.deal_type == "investment"
+        and d.figures.stake_pct is None
+        and f.stake_pct is None
+        and len(co_investors) >= 2
+        and probe.trigger.label_ in {"investment", "funding_round"}
+    ):
+        # "Tencent entra in Satispay ... ad aderire all'investimento da 93 milioni anche Tim, Lgt e Square":
+        # several investors putting money in together make the company's round
+        d.deal_type = "funding_round"
+        d.parties = _unique([*d.parties, *(clean_name(o) for o in co_investors)])
+        d.acquirer = None
     if d.figures.amount is None and f.amount is not None:
         d.figures.amount, d.figures.currency = f.amount, f.currency
     if (
