@@ -41,6 +41,7 @@ OWING_ALERTS = """
       AND (status = 'running'
            OR NOT coalesce(try_cast(json_extract(stats, '$.alerts_queued') AS BOOLEAN), false))
     ORDER BY started_at"""
+HEARTBEAT_VARIABLES = ("PREFECT_FLOWS_HEARTBEAT_FREQUENCY", "PREFECT_RUNNER_HEARTBEAT_FREQUENCY")
 PROCESS_THRESHOLD = 200  # new articles from which deal extraction gets its own process (spawn costs ~3 s)
 
 
@@ -374,6 +375,17 @@ def _one_line(summary: dict[str, Any]) -> str:
 def run_nightly(
     config_path: str | Path, task_runner: Any = None, extraction_process: bool | None = None
 ) -> dict[str, Any]:
-    """Run the flow once now (the CLI's `dealradar run`); `task_runner` swaps in e.g. a DaskTaskRunner."""
+    """Run the flow once now (the CLI's `dealradar run`); `task_runner` swaps in e.g. a DaskTaskRunner.
+
+    A run started here belongs to no deployment, so Prefect's flow-run heartbeats (events that let an
+    automation spot crashed deployment runs) are off unless PREFECT_FLOWS_HEARTBEAT_FREQUENCY is set:
+    Prefect 3.9 ends a sync flow by joining its heartbeat thread, which sleeps in 1 s ticks, so every
+    run would last at least a second. Scheduled runs (`dealradar serve`, workers) keep their heartbeats.
+    """
+    from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
+
     target = nightly.with_options(task_runner=task_runner) if task_runner is not None else nightly
-    return target(str(config_path), extraction_process)
+    if any(name in os.environ for name in HEARTBEAT_VARIABLES):  # the user asked for heartbeats
+        return target(str(config_path), extraction_process)
+    with temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
+        return target(str(config_path), extraction_process)
