@@ -239,9 +239,28 @@ def find_drafts(doc: Doc) -> list[Draft]:
         found = [
             c for c in found if not (c.deal_type == "funding_round" and c.target and c.target.start in buyers)
         ]
-        for cand in _dedupe(found):
-            drafts.append(_draft(doc, cand))
+        drafts.extend(_listing_with_its_proceeds([_draft(doc, cand) for cand in _dedupe(found)]))
     return drafts
+
+
+def _listing_with_its_proceeds(sentence_drafts: list[Draft]) -> list[Draft]:
+    """ "X ha debuttato in Borsa: ha raccolto 8 milioni nel collocamento": one listing with its proceeds."""
+    ipos = [d for d in sentence_drafts if d.deal_type == "ipo"]
+    out = []
+    for d in sentence_drafts:
+        listing = next(
+            (i for i in ipos if d.deal_type == "funding_round" and same_company(i.target, d.target)), None
+        )
+        if listing is None:
+            out.append(d)
+            continue
+        if listing.figures.amount is None:
+            listing.figures.amount, listing.figures.currency = d.figures.amount, d.figures.currency
+        if listing.figures.valuation is None:
+            listing.figures.valuation = d.figures.valuation
+            listing.figures.valuation_currency = d.figures.valuation_currency
+        listing.merged.append(d)
+    return out
 
 
 _SOURCE_NOUNS = frozenset(

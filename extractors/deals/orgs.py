@@ -200,6 +200,11 @@ class OrgFinder:
         return False
 
     def _trim(self, doc: Doc, start: int, end: int, mid_caps: set[str]) -> tuple[int, int]:
+        # Drop a leading market or institution ("su Euronext Growth Milan Lumina Optics": inverted subject).
+        for k in range(end - 1, start + 1, -1):
+            if lx.fold(doc[start:k].text) in lx.institutions() and self._namey(doc, k, end):
+                start = k
+                break
         # Drop leading headline/sentence-opening words ("Ieri Intesa Sanpaolo", "IPO Reddit"), but keep
         # "Mercurio Ventures": a common word followed only by a legal form or generic tail is the name.
         while end - start > 1:
@@ -220,6 +225,13 @@ class OrgFinder:
                 break
             if f not in STOP_WORDS and not self._namey(doc, start + 1, end):
                 break
+            if (
+                not opener
+                and f in lx.places()
+                and end - start == 2
+                and not _standalone_elsewhere(doc, doc[start + 1 : end].text, start)
+            ):
+                break  # "Asti Pay", never written as "Pay" alone, is one name
             start += 1
         if _headline_word_of(doc, start, end):
             start += 2  # "Colpo di Quercia Group: ...": the headline's word, then the name
@@ -227,7 +239,11 @@ class OrgFinder:
             start += 1
         # Drop a leading place ("Abu Dhabi Mubadala") when a name remains ("Ravenna Labs" stays).
         for k in range(end - 1, start, -1):
-            if lx.fold(doc[start:k].text) in lx.places() and self._namey(doc, k, end):
+            if (
+                lx.fold(doc[start:k].text) in lx.places()
+                and self._namey(doc, k, end)
+                and (end - k >= 2 or _standalone_elsewhere(doc, doc[k:end].text, start))
+            ):
                 start = k
                 break
         # Drop a trailing place after a connector ("Bending Spoons di Milano").
@@ -432,7 +448,9 @@ _FUNCTION_OPENERS = frozenset(
 
 _OPENING_VERBS = frozenset(
     ["nasce", "nascono", "arriva", "arrivano", "debutta", "debuttano", "sbarca", "approda", "esordisce",
-     "torna", "tornano", "rinasce", "parte", "riparte", "ecco", "cresce", "crescono"]
+     "torna", "tornano", "rinasce", "parte", "riparte", "ecco", "cresce", "crescono",
+     # an interview's opening before a person's name: "Parla Giulia Ferraresi, managing partner di X"
+     "parla", "parlano", "racconta", "spiega", "risponde", "interviene", "intervista"]
 )  # fmt: skip
 
 
@@ -493,6 +511,8 @@ def _number_head(doc: Doc, start: int, end: int) -> bool:
     num = doc[start - 1]
     if not num.text.isdigit() or num.whitespace_ != " ":
         return False
+    if len(num.text) == 4 and num.text.startswith(("19", "20")):
+        return False  # "dal 2020 Portolano Ventures": a year, not part of the name
     return not (start >= 2 and doc[start - 2].text in {",", "."})  # "1,5 Capital" is a figure
 
 
@@ -523,6 +543,16 @@ def _case_counts(doc: Doc) -> dict[str, tuple[int, int]]:
     frozen = {k: (len(capital.get(k, ())), lower.get(k, 0)) for k in set(capital) | set(lower)}
     doc.user_data["dealradar.case_counts"] = frozen
     return frozen
+
+
+def _standalone_elsewhere(doc: Doc, name: str, here: int) -> bool:
+    """ "Abu Dhabi Mubadala ... Mubadala": the name stands alone elsewhere, the place was only a label;
+    "Asti Pay" never written as "Pay" is one name."""
+    for sent in doc.sents:
+        for start, end in capitalised_runs(sent):
+            if start != here and doc[start:end].text == name:
+                return True
+    return False
 
 
 def _mid_sentence_names(doc: Doc) -> set[str]:

@@ -611,6 +611,8 @@ def _funding(trig, view: SentenceView, word, lemma):
                 target = None
     elif word in _LOANS and (loan := _loan(trig, view)) is not None:
         return loan
+    elif trig.start > view.sent.start and doc[trig.start - 1].lower_ in _PLURAL_DETERMINERS:
+        return None  # "mancano i round di crescita", "pochi round sopra i 20 milioni": rounds in general
     else:
         target = _first_distinct(
             view.org_after_word(_PER | _DI, trig.end, trig.end + 8),
@@ -630,6 +632,10 @@ def _funding(trig, view: SentenceView, word, lemma):
 
 
 _LOANS = frozenset({"finanziamento", "prestito", "finanziamenti"})
+_PLURAL_DETERMINERS = frozenset(
+    ["i", "dei", "ai", "nei", "sui", "coi", "pochi", "tanti", "molti", "troppi", "alcuni", "diversi", "vari",
+     "altri", "questi", "quei", "tali", "più", "meno"]
+)  # fmt: skip
 _DATIVE = frozenset({"a", "ad"})
 
 
@@ -820,6 +826,8 @@ def _ipo(trig, view: SentenceView, word, lemma):
         view.org_at(trig.end, 0) if word == "ipo" else None,
         view.org_after_word(_DI, trig.end, trig.end + 2),
         view.subject_before(trig.start),
+        # "Venerdì ha debuttato su Euronext Growth Milan Lumina Optics": the subject after the verb
+        view.org_at(trig.end, 6) if verb_like(view.doc[trig.start]) else None,
     )
     return "ipo", None, target, []
 
