@@ -358,7 +358,7 @@ def _resolve_anaphora(view, trig, kind, acquirer, target, focus, in_title, index
     """Fill a missing party with the article's company when the sentence refers to it ("la società")."""
     if not focus:
         return acquirer, target
-    missing_acquirer = acquirer is None and kind in {"acquisition", "merger"}
+    missing_acquirer = acquirer is None and kind in {"acquisition", "merger", "partnership"}
     missing_target = target is None and kind in {"funding_round", "ipo"}
     if not (missing_acquirer or missing_target):
         return acquirer, target
@@ -374,11 +374,14 @@ def _resolve_anaphora(view, trig, kind, acquirer, target, focus, in_title, index
         if index > LEAD_SENTENCES:
             return acquirer, target
         before = view.doc[view.sent.start : trig.start]
-        if any(o.start < trig.start for o in view.orgs) or not any(
+        named = {k.start for k in known}
+        if any(o.start < trig.start and o.start not in named for o in view.orgs) or not any(
             t.lower_ in _ANAPHORA_NOUNS for t in before
         ):
             return acquirer, target
-    pick = others[0]
+    # the most mentioned company is the one "la società" means ("Volta Droni" over a stray "Droni")
+    mentions = [o.text for o in view.doc.spans["org"]]
+    pick = max(others, key=lambda o: mentions.count(o.text)) if not in_title else others[0]
     return (pick, target) if missing_acquirer else (acquirer, pick)
 
 

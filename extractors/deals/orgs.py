@@ -557,12 +557,14 @@ def _standalone_elsewhere(doc: Doc, name: str, here: int) -> bool:
 
 def _mid_sentence_names(doc: Doc) -> set[str]:
     """Capitalised words seen away from a sentence start: there capitalisation marks a proper noun."""
-    names = {t.text for t in doc if is_capitalised(t) and not is_sentence_initial(t)}
-    # "il fondo Ancora Capital" mid-sentence vouches for "Ancora Capital" opening another sentence
+    names: set[str] = set()
+    # "il fondo Ancora Capital" mid-sentence vouches for "Ancora Capital" opening another sentence; a word
+    # inside a longer name does not vouch for itself ("Volta Droni" says nothing of "Droni per le ispezioni")
     for sent in doc.sents:
         for start, end in capitalised_runs(sent):
-            if end - start > 1 and not is_sentence_initial(doc[start]):
+            if not is_sentence_initial(doc[start]):
                 names.add(doc[start:end].text)
+                names.add(doc[start].text)
     return names
 
 

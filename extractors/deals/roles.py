@@ -767,6 +767,8 @@ def _partnership(trig, view: SentenceView, word, lemma):
             pair = view.conjuncts(first)
             if len(pair) >= 2:
                 first, second = pair[0], pair[1]
+    if second is not None and first is None:
+        return "partnership", None, second, []  # "la società ha firmato con Y": the caller resolves it
     if first is None or second is None or first.text == second.text:
         return None
     return "partnership", first, second, []
