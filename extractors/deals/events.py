@@ -685,7 +685,23 @@ HEADLINE_KIND_REACH = 12  # body sentences within which a nameless headline's ki
 
 
 def _first_of_headline_kind(doc: Doc, drafts: list[Draft]) -> Draft | None:
+    """The body's first full deal of the kind a nameless headline names, or of the figure it gives
+    ("Cybersecurity, colpo da 40 milioni nel Nord Est")."""
     t_end = title_end(doc)
+    title_chars = doc[:t_end].end_char if t_end else 0
+    figures = [a.value for a in doc._.dr_amounts if a.start < title_chars]
+    for d in sorted(drafts, key=lambda d: d.cand.sent_index):
+        amount = d.figures.amount
+        if (
+            figures
+            and amount
+            and not d.cand.in_title
+            and not d.past
+            and d.cand.sent_index <= HEADLINE_KIND_REACH
+            and _complete(d)
+            and any(abs(amount - f) <= 0.05 * f for f in figures)
+        ):
+            return d
     kinds = {
         t.label_
         for t in doc.spans["deal_trigger"]
