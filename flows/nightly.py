@@ -10,6 +10,8 @@ by the next one with nothing doubled and nothing lost.
 
 from __future__ import annotations
 
+import functools
+import gc
 import logging
 import os
 import time
@@ -75,6 +77,7 @@ def nightly(config_path: str = "config.yaml", extraction_process: bool | None = 
     Returns the run summary (also stored in the `runs` table and shown as Prefect artifacts).
     """
     started = time.monotonic()
+    _freeze_long_lived_objects()
     config = load_config(config_path)
     run = _begin(config)
     timings = {"start": time.monotonic() - started}
@@ -96,6 +99,15 @@ def nightly(config_path: str = "config.yaml", extraction_process: bool | None = 
     publish_artifacts(summary, summary.pop("_new_deals", []))
     get_run_logger().info("nightly run %s: %s", run.run_id, _one_line(summary))
     return summary
+
+
+@functools.cache
+def _freeze_long_lived_objects() -> None:
+    """Keep the cyclic GC from walking the ~300,000 objects of the loaded modules (Prefect, pydantic,
+    trafilatura) that live as long as the process: a full collection during a run took 0.45 s with
+    every thread stopped, 0.05 s once they are frozen. Once per process; later garbage is collected
+    as usual."""
+    gc.freeze()
 
 
 # --- stages ------------------------------------------------------------------------------------------------
