@@ -125,7 +125,14 @@ _DEAL_VALUE = re.compile(
 def _not_deal_money(before: str) -> bool:
     """Revenue, prices, fines before a figure; a capitalised cue is a name ("Costa Coffee per 5 mld")."""
     m = _NOT_DEAL_MONEY.search(before)
-    return m is not None and not m.group(1)[:1].isupper()
+    return m is not None and not m.group(1)[:1].isupper() or _PURPOSE_MONEY.search(before) is not None
+
+
+# What the money is for, or what a partnership offers: "per finanziare il piano ... da 900 milioni",
+# "offrire prestiti fino a 100mila euro".
+_PURPOSE_MONEY = re.compile(
+    r"\b(per finanziare|prestiti|mutui|fidi|finanziamenti fino)\b\W*(\w+\W+){0,6}$", re.I
+)
 
 
 _NOT_DEAL_AFTER = re.compile(
@@ -517,9 +524,11 @@ def sentence_figures(doc: Doc, cand: Candidate) -> Figures:
     others = [
         t for t in doc.spans["deal_trigger"] if sent.start <= t.start < sent.end and t.start != trig.start
     ]
+    same_kind = [t for t in others if t.label_ == trig.label_]
     others = [t for t in others if t.label_ not in {"generic", trig.label_}]
-    # "X, che aveva raccolto 8 milioni, rileva Y": an amount in another deal word's clause is that deal's
-    deal_amounts = [a for a in deal_amounts if not _owned_by_other(doc, a, trig, others, sent)]
+    # "X, che aveva raccolto 8 milioni, rileva Y": an amount in another deal word's clause is that deal's;
+    # "..., investendo 18 milioni attraverso un aumento di capitale": a clause with our own kind is ours
+    deal_amounts = [a for a in deal_amounts if not _owned_by_other(doc, a, trig, others, sent, same_kind)]
     if deal_amounts:
         # nearest to the trigger, a figure after it preferred (the object of the deal verb)
         clause = clause_of(trig, sent)
@@ -548,12 +557,14 @@ def sentence_figures(doc: Doc, cand: Candidate) -> Figures:
     return figures
 
 
-def _owned_by_other(doc: Doc, amount, trig: Span, others: list[Span], sent: Span) -> bool:
+def _owned_by_other(
+    doc: Doc, amount, trig: Span, others: list[Span], sent: Span, same_kind: list[Span]
+) -> bool:
     tok = doc.char_span(amount.start, amount.end, alignment_mode="expand")
     if tok is None:
         return False
     clause = clause_of(tok, sent)
-    if clause.start <= trig.start < clause.end:
+    if any(clause.start <= t.start < clause.end for t in [trig, *same_kind]):
         return False
     return any(clause.start <= t.start < clause.end for t in others)
 

@@ -628,6 +628,12 @@ def _funding(trig, view: SentenceView, word, lemma):
         return "funding_round", lead, None, []
     others = [o for o in view.orgs if o.start != target.start and (lead is None or o.start != lead.start)]
     others = [o for o in others if o.start > trig.start or _word_is(doc, o, _DA)]
+    backers = [o for o in others if _word_is(doc, o, _DA) and o.start > trig.start]
+    if lead is None and len(backers) == 1 and len(view.conjuncts(backers[0])) == 1 and _is_loan(view):
+        # "ha ottenuto un finanziamento da 5 milioni da Banca Lariana": the lender is the financer (an
+        # equity round's sole investor is not named its lead, so it stays a party)
+        lead = backers[0]
+        others = [o for o in others if o.start != lead.start]
     return "funding_round", lead, target, others
 
 
@@ -661,6 +667,17 @@ def _loan(trig: Span, view: SentenceView):
     others = [o for o in view.orgs if o.start not in {borrower.start, lender.start if lender else -1}]
     others = [o for o in others if o.start > trig.start and _word_is(doc, o, _DA)]
     return "funding_round", lender, borrower, others
+
+
+_LOAN_WORDS = re.compile(r"\b(finanziament\w*|prestit\w*|venture debt|linea di credito|mutuo)\b", re.I)
+_EQUITY_WORDS = re.compile(r"\b(round|aumento di capitale|seed|serie [a-e]|equity)\b", re.I)
+
+
+def _is_loan(view: SentenceView) -> bool:
+    text = view.sent.text
+    return bool(_LOAN_WORDS.search(text)) and (
+        "venture debt" in text.lower() or not _EQUITY_WORDS.search(text)
+    )
 
 
 def _generic_plural_subject(trig: Span, view: SentenceView) -> bool:
