@@ -27,7 +27,7 @@ from .events import TITLE_END_KEY, doc_events
 
 log = logging.getLogger(__name__)
 
-EXTRACTOR_VERSION = "deals-1.3.0"
+EXTRACTOR_VERSION = "deals-1.4.0"
 MAX_BODY_CHARS = 100_000
 MAX_TITLE_CHARS = 1_000
 
