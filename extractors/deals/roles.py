@@ -257,6 +257,8 @@ def _is_passive(doc: Doc, trig: Span, view: SentenceView) -> bool:
     before = [t.lemma_ for t in doc[max(view.sent.start, trig.start - 3) : trig.start]]
     if any(lem in {"essere", "venire"} for lem in before):
         return True
+    if "avere" in before[-2:]:
+        return False  # "ha rilevato Cardo dal gruppo Ortica": active, "da" names the seller
     return any(t.lower_ in _DA for t in doc[trig.end : min(view.sent.end, trig.end + 2)])
 
 
