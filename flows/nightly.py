@@ -44,7 +44,7 @@ OWING_ALERTS = """
            OR NOT coalesce(try_cast(json_extract(stats, '$.alerts_queued') AS BOOLEAN), false))
     ORDER BY started_at"""
 HEARTBEAT_VARIABLES = ("PREFECT_FLOWS_HEARTBEAT_FREQUENCY", "PREFECT_RUNNER_HEARTBEAT_FREQUENCY")
-PROCESS_THRESHOLD = 200  # new articles from which deal extraction gets its own process (spawn costs ~3 s)
+PROCESS_THRESHOLD = 200  # new articles from which deal extraction gets its own process (starts in 1.3-2 s)
 
 
 @dataclass
@@ -193,7 +193,8 @@ def _collect_hosts(run: RunState, by_host: dict[str, list], use_process: bool) -
         fetch_and_extract_host.submit(
             host, entries, config.fetch, config.extraction, run.companies, use_process
         ): host
-        for host, entries in by_host.items()
+        # The biggest hosts first: their task is the longest, and each later start is a little later.
+        for host, entries in sorted(by_host.items(), key=lambda item: -len(item[1]))
     }
     for future in as_completed(list(futures)):
         host = futures[future]
