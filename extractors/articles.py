@@ -20,6 +20,7 @@ import asyncio
 import codecs
 import functools
 import logging
+import os
 import re
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -208,6 +209,10 @@ def _page_threads() -> ThreadPoolExecutor:
     the GIL, so more threads only add switching; one default pool per loop (six threads each, ten hosts)
     also gave each thread its own malloc arena, ~40 MB more memory for nothing."""
     return ThreadPoolExecutor(max_workers=2, thread_name_prefix="page-text")
+
+
+# A forked child inherits the pool but not its threads: it starts its own.
+os.register_at_fork(after_in_child=_page_threads.cache_clear)
 
 
 async def fetch_articles(
