@@ -139,9 +139,9 @@ def test_runs_killed_at_several_points_then_rerun_lose_nothing_and_double_nothin
             killed_dir, feeds, fetch=fetch, alerts={"urls": [hook.url], "retry_backoff_s": 0}
         )
         kills = 0
-        # Kill points: while the feeds load, among the article pages, and 1 s and 3 s after the last page
-        # (extraction, storing, clustering, alerting).
-        for after_requests, quiet_s in [(1, 0.0), (6, 0.0), (1, 1.0), (1, 3.0)]:
+        # Kill points: while the feeds load, among the article pages, and 0.2 s and 0.5 s after the last page
+        # (extraction, storing, clustering, alerting); a run ends within about a second of its last page.
+        for after_requests, quiet_s in [(1, 0.0), (6, 0.0), (1, 0.2), (1, 0.5)]:
             proc = start_run(config)
             killed = kill_when(proc, requests_then_quiet(sites, after_requests, quiet_s))
             kills += killed
