@@ -295,7 +295,7 @@ def _alerts(run: RunState, con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
     A run killed (or failing) between clustering and queueing left deals whose alerts were never
     queued; queueing is idempotent per run, so catching up those runs here loses no alert and doubles none.
     """
-    from alerts.outbox import enqueue_alerts, pending
+    from alerts.outbox import enqueue_alerts, held_back_count, pending
     from alerts.send import send_pending
 
     enqueued = 0
@@ -311,7 +311,13 @@ def _alerts(run: RunState, con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
             [run.run_id, run_id],
         )
     sent = send_pending(con, run.config.alerts) or {}
-    return {"enqueued": enqueued, "sent": sent.get("sent", 0), "pending": len(pending(con))}
+    held_back = sum(held_back_count(con, r) for r in [*run.interrupted, run.run_id])
+    return {
+        "enqueued": enqueued,
+        "sent": sent.get("sent", 0),
+        "pending": len(pending(con)),
+        "held_back": held_back,
+    }
 
 
 def _parquet_exists(config: Config) -> bool:
@@ -352,6 +358,7 @@ def _summary(
         "alerts_enqueued": int(alerts.get("enqueued", 0) or 0),
         "alerts_sent": int(alerts.get("sent", 0) or 0),
         "alerts_pending": int(alerts.get("pending", 0) or 0),
+        "alerts_held_back": int(alerts.get("held_back", 0) or 0),
         "errors": list(run.errors),
     }
 

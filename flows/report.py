@@ -39,7 +39,8 @@ def format_summary(summary: dict[str, Any]) -> str:
         f"Articles: {summary.get('articles_new', 0)} new; skipped: {skipped_text}",
         f"Deals:    {summary.get('deal_events', 0)} deal events found; "
         f"{summary.get('deals_new', 0)} new deals, {summary.get('deals_updated', 0)} updated",
-        f"Alerts:   {summary.get('alerts_sent', 0)} sent, {summary.get('alerts_pending', 0)} pending",
+        f"Alerts:   {summary.get('alerts_sent', 0)} sent, {summary.get('alerts_pending', 0)} pending, "
+        f"{summary.get('alerts_held_back', 0)} held back (news older than alerts.max_age_days, or first run)",
     ]
     for name, error in (summary.get("feed_failures") or {}).items():
         lines.append(f"  failed feed {name}: {error}")

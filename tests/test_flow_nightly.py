@@ -210,3 +210,18 @@ def test_the_run_shows_its_new_deals_and_a_summary_as_prefect_artifacts(tmp_path
     assert targets and all(t in by_key["new-deals"] for t in targets)
     assert "Feeds:    1 fetched" in by_key["nightly-summary"]
     assert f"{summary['articles_new']} new" in by_key["nightly-summary"]
+
+
+def test_old_news_is_held_back_and_the_summary_says_how_many(tmp_path: Path) -> None:
+    """Deals whose news is older than alerts.max_age_days are stored but not alerted; the run says so."""
+    with serve_demo_site(2, "127.0.0.1") as site, Webhook() as hook:
+        config = write_config(
+            tmp_path,
+            [{"name": "Il Giornale", "url": site.feed_url}],
+            alerts={"urls": [hook.url], "retry_backoff_s": 0, "max_age_days": 0.0001},
+        )
+        summary = nightly(str(config))
+
+    assert summary["deals_new"] > 0
+    assert summary["alerts_enqueued"] == 0 and hook.calls == []
+    assert summary["alerts_held_back"] == summary["deals_new"]
