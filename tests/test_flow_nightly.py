@@ -7,22 +7,14 @@ import time
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
-import duckdb
 import pytest
 from fixtures.flow.sites import Webhook, conditional, fixture_bytes, serve_demo_site, write_config
+from support.db import rows
 from support.server import LoopbackServer, Response
 
 from flows.nightly import nightly, run_nightly
 
 pytestmark = [pytest.mark.usefixtures("prefect_harness"), pytest.mark.slow]
-
-
-def rows(db: Path, sql: str) -> list[tuple]:
-    con = duckdb.connect(str(db), read_only=True)
-    try:
-        return con.execute(sql).fetchall()
-    finally:
-        con.close()
 
 
 def feed_requests(server: LoopbackServer, path: str) -> list[dict[str, str]]:

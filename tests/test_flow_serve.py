@@ -29,6 +29,18 @@ def read_deployment(name: str) -> object | None:
             return None
 
 
+def interrupt(proc: subprocess.Popen[bytes], timeout_s: float) -> None:
+    """Ctrl-C to serve's process group (as a terminal sends it); SIGKILL if it does not stop in time."""
+    os.killpg(proc.pid, signal.SIGINT)
+    try:
+        proc.wait(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+    if proc.stdout:
+        proc.stdout.close()
+
+
 def test_serve_registers_the_scheduled_deployment_and_runs_until_stopped(tmp_path: Path) -> None:
     from prefect.settings import PREFECT_API_URL
 
@@ -53,14 +65,7 @@ def test_serve_registers_the_scheduled_deployment_and_runs_until_stopped(tmp_pat
         assert deployment.concurrency_options.collision_strategy.value == "CANCEL_NEW"
         assert deployment.parameters["config_path"] == str(config.resolve())
     finally:
-        os.killpg(proc.pid, signal.SIGINT)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-        if proc.stdout:
-            proc.stdout.close()
+        interrupt(proc, timeout_s=30)
 
 
 def test_prefect_yaml_deploys_the_same_deployment_onto_a_process_work_pool(tmp_path: Path) -> None:
@@ -123,14 +128,7 @@ def test_serve_start_server_runs_its_own_prefect_server_and_stops_it(tmp_path: P
         assert deployment["schedules"][0]["schedule"]["cron"] == "0 3 * * *"
         assert proc.poll() is None  # still serving
     finally:
-        os.killpg(proc.pid, signal.SIGINT)
-        try:
-            proc.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-        if proc.stdout:
-            proc.stdout.close()
+        interrupt(proc, timeout_s=60)
     assert url is not None
     with pytest.raises(OSError):  # the server went with it
         urllib.request.urlopen(f"{url}/health", timeout=3)

@@ -6,24 +6,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import duckdb
 import psutil
 import pytest
 from fixtures.flow.sites import serve_demo_site, write_config
+from support.db import rows
 
 from flows.nightly import run_nightly
 
 pytestmark = [pytest.mark.usefixtures("prefect_harness"), pytest.mark.slow]
 
 EVENTS = "SELECT article_url, deal_type, acquirer, target, amount, stake_pct FROM deal_events ORDER BY ALL"
-
-
-def rows(db: Path, sql: str) -> list[tuple]:
-    con = duckdb.connect(str(db), read_only=True)
-    try:
-        return con.execute(sql).fetchall()
-    finally:
-        con.close()
 
 
 def extraction_workers() -> list[psutil.Process]:
