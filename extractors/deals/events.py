@@ -629,7 +629,10 @@ def select_news(doc: Doc, drafts: list[Draft]) -> list[Draft]:
         return any(same_company(n, t) for n in names for t in title_names)
 
     # "Le operazioni della settimana", "Acquisizioni miliardarie...": a headline announcing several deals
-    roundup = any(t.lower_ in _ROUNDUP_WORDS for t in doc[:t_end])
+    roundup = any(
+        t.lower_ in _ROUNDUP_WORDS and not (t.i > 0 and doc[t.i - 1].lower_ in {"piazza", "giro", "d'"})
+        for t in doc[:t_end]
+    )  # "Piazza Affari", "giro d'affari" announce no deals
     # "I round della settimana", "tre operazioni in una settimana": a headline that counts its deals
     listing = _counts_deals(doc[:t_end])
     # "Mega fusione nel settore informatico": a headline naming the kind of deal but no party; the body's
@@ -717,7 +720,7 @@ def _first_of_headline_kind(doc: Doc, drafts: list[Draft]) -> Draft | None:
         t.label_
         for t in doc.spans["deal_trigger"]
         # "otto debutti", "le acquisizioni del mese": a plural counts deals, it announces none
-        if t.start < t_end and t.label_ != "generic" and not t.text.lower().endswith("i")
+        if t.start < t_end and t.label_ != "generic" and not _plural_in_headline(t)
     }
     for d in sorted(drafts, key=lambda d: d.cand.sent_index):
         if (
@@ -729,6 +732,14 @@ def _first_of_headline_kind(doc: Doc, drafts: list[Draft]) -> Draft | None:
         ):
             return d
     return None
+
+
+def _plural_in_headline(trig: Span) -> bool:
+    """ "otto debutti", "Le IPO del 2025", "26 IPO": a headline counting deals announces none."""
+    if trig.text.lower().endswith("i"):
+        return True
+    prev = trig.doc[trig.start - 1] if trig.start > 0 else None
+    return prev is not None and (prev.like_num or prev.lower_ in {"le", "i", "gli", "delle", "dei", "degli"})
 
 
 _ROUNDUP_WORDS = frozenset(
