@@ -209,7 +209,7 @@ def find_drafts(doc: Doc) -> list[Draft]:
             kind, acquirer, target, others = roles
             index = 0 if in_title else body_index
             # a nameless headline: "La società ha chiuso..." refers to the company just named
-            near = focus if focus and focus[0].start < t_end else _antecedents(prev_orgs) + focus
+            near = focus if _title_company_recurs(focus, orgs, t_end) else _antecedents(prev_orgs) + focus
             acquirer, target = _resolve_anaphora(view, trig, kind, acquirer, target, near, in_title, index)
             if (
                 target is None
@@ -346,6 +346,13 @@ def _focus_orgs(doc: Doc, orgs: list[Span], t_end: int) -> list[Span]:
     if in_title:
         return in_title
     return [o for o in orgs if o.start < t_end + 80 and not _cited_source(o)][:2]
+
+
+def _title_company_recurs(focus: list[Span], orgs: list[Span], t_end: int) -> bool:
+    """Whether the headline names a company the body names again ("Telco, rete condivisa...": a section
+    label, not the company the body's "l'operatore" refers to)."""
+    body_names = {o.text for o in orgs if o.start >= t_end}
+    return any(f.start < t_end and any(same_company(f.text, n) for n in body_names) for f in focus)
 
 
 def _antecedents(prev_orgs: list[Span]) -> list[Span]:
@@ -620,8 +627,12 @@ def select_news(doc: Doc, drafts: list[Draft]) -> list[Draft]:
     """Mark the article's news among the drafts, merge mentions of one deal; the rest is background."""
     t_end = title_end(doc)
     title_orgs = [o for o in doc.spans["org"] if o.start < t_end] if "org" in doc.spans else []
-    title_names = [o.text for o in title_orgs]
     title_drafts = [d for d in drafts if d.cand.in_title]
+    body_names = [o.text for o in doc.spans.get("org", []) if o.start >= t_end]
+    # "Telco, rete condivisa...": a headline word the body never names again is a section label
+    title_names = [
+        o.text for o in title_orgs if title_drafts or any(same_company(o.text, n) for n in body_names)
+    ]
 
     def about_title(d: Draft) -> bool:
         # a sale names its seller among the parties ("X cede Y a Z" is news of X)

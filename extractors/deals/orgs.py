@@ -163,6 +163,8 @@ class OrgFinder:
         folded = lx.fold(span.text)
         if folded in self.rejected or lx.fold(doc[start].text) in lx.institutions() and end - start <= 2:
             return None
+        if _ROUND_LABEL.match(folded) or end - start == 1 and _ADVERB.match(folded):
+            return None  # "Serie B. A guidare...", "Contestualmente, la società..."
         if all(lx.fold(t.text) in lx.places() or t.lower_ in CONNECTORS for t in span):
             return None
         if end - start > 1 and span.text.isupper() and all(t.lower_ in self.vocabulary for t in span):
@@ -543,6 +545,10 @@ def _case_counts(doc: Doc) -> dict[str, tuple[int, int]]:
     frozen = {k: (len(capital.get(k, ())), lower.get(k, 0)) for k in set(capital) | set(lower)}
     doc.user_data["dealradar.case_counts"] = frozen
     return frozen
+
+
+_ROUND_LABEL = re.compile(r"^(serie|series) [a-f]\b")
+_ADVERB = re.compile(r"^[a-z]{4,}mente$")
 
 
 def _standalone_elsewhere(doc: Doc, name: str, here: int) -> bool:

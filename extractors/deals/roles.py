@@ -390,6 +390,8 @@ def _sale(trig, view: SentenceView, word, lemma):
     if buyer is None:
         return None
     if target is None:
+        target = _stake_after_buyer(view, buyer)
+    if target is None:
         # "X cede il ramo d'azienda a Z": a unit of the seller changes hands
         if nominal or not any(t.lower_ in _UNIT_WORDS for t in doc[trig.end : buyer.start]):
             return None
@@ -399,6 +401,20 @@ def _sale(trig, view: SentenceView, word, lemma):
     seller = view.subject_before(trig.start, exclude=target)
     sellers = [seller] if seller is not None and seller.start not in {buyer.start, target.start} else []
     return "acquisition", buyer, target, sellers
+
+
+def _stake_after_buyer(view: SentenceView, buyer: Span) -> Span | None:
+    """ "X cede a Z, fondo gestito da W, il 60 per cento della sua società delle torri, Y": the company
+    whose stake is sold follows the buyer (and a stake), not inside a "da W" phrase."""
+    doc = view.doc
+    stake = False
+    for tok in doc[buyer.end : min(view.sent.end, buyer.end + 24)]:
+        stake = stake or tok.text == "%" or tok.lower_ in {"cento", "maggioranza", "controllo"}
+        stake = stake or tok.lower_ in _UNIT_WORDS
+        org = next((o for o in view.orgs if o.start == tok.i), None)
+        if org is not None and stake and not _word_is(doc, org, _DA):
+            return org
+    return None
 
 
 def _acquisition(trig, view: SentenceView, word, lemma):
@@ -709,7 +725,7 @@ def _lead_investor(view: SentenceView) -> Span | None:
                 org = _relative_head(view, tok.i - 1)  # "da X, che guida l'operazione, e da Y"
             if org is None and (low in {"guidare", "guida", "guidano", "guiderà"} or _object_clitic(tok)):
                 # "A guidare il round è X", "Guida l'operazione X", "Lo ha guidato X": the leader follows
-                org = _inverted_subject(view, tok.i + 1, 9)
+                org = _inverted_subject(view, tok.i + 1, 12)
             if org is None and _active_lead(tok):
                 # "X ha guidato il round", "da X, che guida l'operazione": the subject leads
                 org = view.subject_before(tok.i)
