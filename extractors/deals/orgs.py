@@ -17,7 +17,9 @@ from spacy.tokens import Doc, Span, Token
 
 from . import lexicon as lx
 
-CONNECTORS = frozenset({"di", "de", "del", "della", "dei", "&", "and", "of", "von", "van", "e"})
+CONNECTORS = frozenset(
+    {"di", "de", "del", "della", "dei", "degli", "delle", "&", "and", "of", "von", "van", "e"}
+)
 _DI_CONNECTORS = frozenset({"di", "del", "della", "dei", "delle", "degli"})
 _LEGAL_TOKENS = {"S.p": (".", "A."), "S.r": (".", "l.")}
 _OPENERS = frozenset({'"', "“", "«", "'", "(", ":", "-", "–", "—", "‘", "|"})

@@ -403,6 +403,19 @@ def _sale(trig, view: SentenceView, word, lemma):
     return "acquisition", buyer, target, sellers
 
 
+def _grants(view: SentenceView, trig: Span) -> bool:
+    """A granting verb before the agreement: "ha concesso a Y i diritti ... con un accordo di licenza"."""
+    granting = ("conced", "conces", "assegn")
+    return any(t.lower_.startswith(granting) for t in view.doc[view.sent.start : trig.start])
+
+
+def _opens_with_verb(sent: Span) -> bool:
+    """ "Chiude infine un round...": a sentence opening with a conjugated verb (lemma table, any case)."""
+    first = sent.doc[sent.start]
+    lemma = first.lemma_.lower()
+    return lemma != first.lower_ and lemma.endswith(("are", "ere", "ire", "rre"))
+
+
 def _stake_after_buyer(view: SentenceView, buyer: Span) -> Span | None:
     """ "X cede a Z, fondo gestito da W, il 60 per cento della sua società delle torri, Y": the company
     whose stake is sold follows the buyer (and a stake), not inside a "da W" phrase."""
@@ -639,6 +652,10 @@ def _funding(trig, view: SentenceView, word, lemma):
             view.org_after_word(frozenset({"cui"}), trig.end, trig.end + 8, gap=1),
             view.subject_before(trig.start),
         )
+    if target is None and trig.start > view.sent.start and _opens_with_verb(view.sent):
+        # "Chiude infine un round da € 700mila la torinese X": the subject follows the round
+        after = view.org_at(trig.end, 12)
+        target = after if after is not None and not _word_is(doc, after, _DA | _DI) else None
     lead = _lead_investor(view)
     if target is not None and lead is not None and target.start == lead.start:
         target = None  # "A guidare il round è X": X leads, the company raising is named elsewhere
@@ -656,6 +673,7 @@ def _funding(trig, view: SentenceView, word, lemma):
 
 
 _LOANS = frozenset({"finanziamento", "prestito", "finanziamenti"})
+_GRANTEE = frozenset({"a", "ad", "al", "alla", "all'", "allo", "ai", "alle", "agli"})
 _PLURAL_DETERMINERS = frozenset(
     ["i", "dei", "ai", "nei", "sui", "coi", "pochi", "tanti", "molti", "troppi", "alcuni", "diversi", "vari",
      "altri", "questi", "quei", "tali", "più", "meno"]
@@ -719,7 +737,7 @@ def _lead_investor(view: SentenceView) -> Span | None:
     doc = view.doc
     for tok in view.sent:
         low = tok.lower_
-        if tok.lemma_ == "guidare" or low.startswith(("guidat", "capitanat", "guida")):
+        if tok.lemma_ == "guidare" or low.startswith(("guidat", "capitanat", "guida", "condott")):
             org = view.org_after_word(_DA, tok.i + 1, tok.i + 3)
             if org is None and _active_lead(tok) and tok.nbor(-1).lower_ == "che":
                 org = _relative_head(view, tok.i - 1)  # "da X, che guida l'operazione, e da Y"
@@ -796,6 +814,9 @@ def _partnership(trig, view: SentenceView, word, lemma):
         second = view.org_after_word(frozenset({"con"}), trig.end, trig.end + 8)
         if second is None:
             second = view.org_after_word(frozenset({"con"}), view.sent.start, trig.start)
+        if second is None and word.startswith(("accord", "licen", "intes")) and _grants(view, trig):
+            # "X ha concesso alla giapponese Y i diritti ... con un accordo di licenza"
+            second = view.org_after_word(_GRANTEE, view.sent.start, trig.start, gap=3)
         first = view.subject_before(trig.start, exclude=second)
         if second is None and first is not None:
             # "X e Y siglano un accordo"
