@@ -98,6 +98,9 @@ def is_page_furniture(sentence: str) -> bool:
     return fold(sentence.lstrip(" \t\n>»•-–—*|")).startswith(_RELATED_LINK)
 
 
+VOCABULARY_FORMAT = 2  # bump when the words kept change: the cached array is rebuilt
+
+
 @cache
 def italian_vocabulary() -> HashedWords:
     """Every word form and lemma of spacy-lookups-data's Italian tables, lower-cased (about 430,000).
@@ -107,7 +110,8 @@ def italian_vocabulary() -> HashedWords:
     """
     tables = sorted(_LOOKUPS.glob("it_lemma_lookup*.json.gz"))
     extra = sorted(fold(w) for w in _read_list("common_caps.txt")) + sorted(STOP_WORDS)
-    key = hashlib.sha1(json.dumps([[p.name, p.stat().st_size] for p in tables] + extra).encode()).hexdigest()
+    recipe = [VOCABULARY_FORMAT, *([p.name, p.stat().st_size] for p in tables), *extra]
+    key = hashlib.sha1(json.dumps(recipe).encode()).hexdigest()
     cached = _cache_dir() / f"it_vocabulary-{key[:16]}.npy"
     with contextlib.suppress(OSError, ValueError):
         return HashedWords.from_array(np.load(cached, allow_pickle=False))
@@ -117,6 +121,9 @@ def italian_vocabulary() -> HashedWords:
             table = json.load(f)
         words.update(k.lower() for k in table)
         words.update(v.lower() for v in table.values())
+        # callers compare folded words ("Sanità" -> "sanita"): keep the accent-free forms too
+        words.update(fold(k) for k in table)
+        words.update(fold(v) for v in table.values())
         del table
     vocabulary = HashedWords(words)
     vocabulary.save(cached)

@@ -85,6 +85,13 @@ def capitalised_runs(sent: Span) -> Iterator[tuple[int, int]]:
                 and doc[j + 1].lower_ in _DI_CONNECTORS
                 and is_capitalised(doc[j + 2])
                 and any(doc[k].lower_ in _DI_CONNECTORS for k in range(i + 1, j))
+            ) or (
+                # "Banca Europea per gli Investimenti", "Agenzia per la Coesione": an institution's "per"
+                doc[j].lower_ == "per"
+                and j + 2 < end
+                and doc[j + 1].lower_ in {"gli", "la", "il", "lo", "le", "i", "l'"}
+                and is_capitalised(doc[j + 2])
+                and j - i >= 2
             ):
                 j += 3
             else:
@@ -165,6 +172,8 @@ class OrgFinder:
         folded = lx.fold(span.text)
         if folded in self.rejected or lx.fold(doc[start].text) in lx.institutions() and end - start <= 2:
             return None
+        if end - start == 1 and (span.text.lower() in lx.GENERIC_HEADS or folded == "emittente"):
+            return None  # a press release's "la Società", "il Gruppo": the issuer, named elsewhere
         if _ROUND_LABEL.match(folded) or end - start == 1 and _ADVERB.match(folded):
             return None  # "Serie B. A guidare...", "Contestualmente, la società..."
         if all(lx.fold(t.text) in lx.places() or t.lower_ in CONNECTORS for t in span):
@@ -523,7 +532,10 @@ def _number_head(doc: Doc, start: int, end: int) -> bool:
 def _is_ticker(doc: Doc, start: int) -> bool:
     """ "con la sigla RDDT", "ticker ABC": a stock symbol stands for a company already named."""
     before = {t.lower_ for t in doc[max(0, start - 2) : start]}
-    return bool(before & {"sigla", "ticker", "simbolo"})
+    if before & {"sigla", "ticker", "simbolo"}:
+        return True
+    # "Gruppo Serravalle (EGM: SRV)", "(Nasdaq: ABCD)": a market code and a colon before the symbol
+    return start >= 2 and doc[start - 1].text == ":" and doc[start - 2].text.isupper() and doc[start].is_upper
 
 
 def _case_counts(doc: Doc) -> dict[str, tuple[int, int]]:
@@ -582,7 +594,8 @@ def clean_name(span: Span) -> str:
         return span.id_
     text = span.text
     text = re.sub(
-        r"[\s,]+(S\.p\.A\.?|S\.r\.l\.?|SpA|Spa|Srl|Inc\.?|Ltd\.?|LLC|Plc|AG|GmbH|Corp\.?|AB|NV|BV|Oy|ASA)$",
+        r"[\s,]+(S\.p\.A\.?|S\.r\.l\.?|SpA|Spa|Srl|Srls|Inc\.?|Ltd\.?|LLC|Plc|AG|GmbH|Corp\.?|AB|NV|BV|Oy|ASA|"
+        r"SAS|SARL|S\.A\.?|SA|SE|SL|KG|Limited)$",
         "",
         text,
     )

@@ -156,7 +156,11 @@ class SentenceView:
         for org in reversed([o for o in self.orgs if o.end <= pos]):
             if exclude is not None and org.start == exclude.start:
                 continue
+            if self._in_relative_clause(org, pos):
+                continue  # "Il gruppo X, che controlla anche la catena Y, ha rilevato Z": X buys, not Y
             prev_tok = self.doc[org.start - 1] if org.start > self.sent.start else None
+            if prev_tok is not None and prev_tok.text == "(" and any(o.end == prev_tok.i for o in self.orgs):
+                continue  # "Banca Europea per gli Investimenti (BEI)": the short form of the name before
             if prev_tok is not None and verb_like(prev_tok) and not _names_its_subject(prev_tok):
                 continue  # the object of another verb ("è stato eletto X"); "ribattezzato X" names one
             fallback = fallback or org
@@ -164,6 +168,18 @@ class SentenceView:
             if prev not in lx.PREPOSITIONS and prev not in _VEHICLE_WORDS:
                 return self.head_of_conjunction(org)
         return fallback
+
+    def _in_relative_clause(self, org: Span, pos: int) -> bool:
+        """Whether org sits in a ", che/cui ... ," clause that closes before pos."""
+        doc = self.doc
+        opened = False
+        for k in range(org.start - 1, self.sent.start, -1):
+            if doc[k].text == ",":
+                break
+            if doc[k].lower_ in {"che", "cui", "quale"} and doc[k - 1].text == ",":
+                opened = True
+                break
+        return opened and any(t.text == "," for t in doc[org.end : pos])
 
     def conjuncts(self, org: Span) -> list[Span]:
         """Organisations listed with org: "Tencent e Square", "Tim, Lgt e Square" (org first)."""
@@ -409,6 +425,11 @@ def _grants(view: SentenceView, trig: Span) -> bool:
     return any(t.lower_.startswith(granting) for t in view.doc[view.sent.start : trig.start])
 
 
+def _not_a_backer(org: Span | None) -> Span | None:
+    """ "ha ottenuto dalla Banca Europea X un finanziamento": who gives the money is not who raises it."""
+    return None if org is not None and _word_is(org.doc, org, _DA) else org
+
+
 def _opens_with_verb(sent: Span) -> bool:
     """ "Chiude infine un round...": a sentence opening with a conjugated verb (lemma table, any case)."""
     first = sent.doc[sent.start]
@@ -650,7 +671,7 @@ def _funding(trig, view: SentenceView, word, lemma):
             view.org_after_word(frozenset({"favore"}), trig.end, trig.end + 8, gap=2),
             # "il round da 7 milioni con cui X finanzia ...": X raises it
             view.org_after_word(frozenset({"cui"}), trig.end, trig.end + 8, gap=1),
-            view.subject_before(trig.start),
+            _not_a_backer(view.subject_before(trig.start)),
         )
     if target is None and trig.start > view.sent.start and _opens_with_verb(view.sent):
         # "Chiude infine un round da € 700mila la torinese X": the subject follows the round
