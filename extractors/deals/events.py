@@ -24,7 +24,7 @@ from .roles import Candidate, SentenceView, _lead_investor, roles_for
 LEAD_SENTENCES = 5  # body sentences that still belong to the lead of a news article
 MAX_NEWS_EVENTS = 3
 MAX_ROUNDUP_EVENTS = 6
-NAMELESS_LEAD = 3  # a headline without names: its deal is stated within this many body sentences
+NAMELESS_LEAD = 5  # a headline without names: its deal is stated within this many body sentences
 VALUATION_TOLERANCE = 0.05
 TITLE_END_KEY = "dealradar.title_end"
 

@@ -18,7 +18,7 @@ import spacy
 from spacy.lang.it.stop_words import STOP_WORDS
 from spacy.language import Language
 from spacy.tokens import Doc
-from spacy.util import compile_infix_regex
+from spacy.util import compile_infix_regex, compile_suffix_regex
 
 from ..models import DealEvent
 from ..settings import ExtractionSettings
@@ -157,6 +157,9 @@ def load_pipeline(
     # "Hp-Compaq", "Leonardo-Fincantieri": headline pairs of names split into two names
     infixes = [*nlp.Defaults.infixes, r"(?<=[a-z0-9])-(?=[A-Z])"]
     nlp.tokenizer.infix_finditer = compile_infix_regex(infixes).finditer
+    # "la rete 5G. Nel pomeriggio...": a sentence's full stop after a code like 5G or 4K is its own token
+    suffixes = [*nlp.Defaults.suffixes, r"(?<=[0-9][A-Za-z])\."]
+    nlp.tokenizer.suffix_search = compile_suffix_regex(suffixes).search
     nlp.add_pipe("dealradar_breaks_v1")
     nlp.add_pipe("sentencizer")
     nlp.add_pipe("lemmatizer", config={"mode": "lookup"})

@@ -825,6 +825,8 @@ def _inverted_subject(view: SentenceView, pos: int, max_gap: int) -> Span | None
 
 
 def _partnership(trig, view: SentenceView, word, lemma):
+    if trig.start > view.sent.start and view.doc[trig.start - 1].lower_ in {"in", "d'"}:
+        return None  # "in partnership con X", "d'accordo con": how something else is done, no deal
     first = second = None
     # "Accordo da 200 milioni tra X e Y": the parties may follow the figure
     tra = view.org_after_word(frozenset({"tra", "fra"}), trig.end, trig.end + 7)
