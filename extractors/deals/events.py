@@ -179,6 +179,7 @@ def find_drafts(doc: Doc) -> list[Draft]:
     t_end = title_end(doc)
     title_key = lx.fold(doc[:t_end].text)
     focus = _focus_orgs(doc, orgs, t_end)
+    title_named = bool(_recurring_title_orgs(orgs, t_end))
     drafts: list[Draft] = []
     body_index = 0
     prev_orgs: list[Span] = []
@@ -209,7 +210,7 @@ def find_drafts(doc: Doc) -> list[Draft]:
             kind, acquirer, target, others = roles
             index = 0 if in_title else body_index
             # a nameless headline: "La società ha chiuso..." refers to the company just named
-            near = focus if _title_company_recurs(focus, orgs, t_end) else _antecedents(prev_orgs) + focus
+            near = focus if title_named else _antecedents(prev_orgs) + focus
             acquirer, target = _resolve_anaphora(view, trig, kind, acquirer, target, near, in_title, index)
             if (
                 target is None
@@ -348,11 +349,11 @@ def _focus_orgs(doc: Doc, orgs: list[Span], t_end: int) -> list[Span]:
     return [o for o in orgs if o.start < t_end + 80 and not _cited_source(o)][:2]
 
 
-def _title_company_recurs(focus: list[Span], orgs: list[Span], t_end: int) -> bool:
-    """Whether the headline names a company the body names again ("Telco, rete condivisa...": a section
-    label, not the company the body's "l'operatore" refers to)."""
+def _recurring_title_orgs(orgs: list[Span], t_end: int) -> list[Span]:
+    """The headline's companies that the body names again; a headline word the body never names again is
+    a section label ("Telco, rete condivisa..."), not the company the body's "l'operatore" refers to."""
     body_names = {o.text for o in orgs if o.start >= t_end}
-    return any(f.start < t_end and any(same_company(f.text, n) for n in body_names) for f in focus)
+    return [o for o in orgs if o.start < t_end and any(same_company(o.text, n) for n in body_names)]
 
 
 def _antecedents(prev_orgs: list[Span]) -> list[Span]:
@@ -628,11 +629,8 @@ def select_news(doc: Doc, drafts: list[Draft]) -> list[Draft]:
     t_end = title_end(doc)
     title_orgs = [o for o in doc.spans["org"] if o.start < t_end] if "org" in doc.spans else []
     title_drafts = [d for d in drafts if d.cand.in_title]
-    body_names = [o.text for o in doc.spans.get("org", []) if o.start >= t_end]
-    # "Telco, rete condivisa...": a headline word the body never names again is a section label
-    title_names = [
-        o.text for o in title_orgs if title_drafts or any(same_company(o.text, n) for n in body_names)
-    ]
+    recurring = title_orgs if title_drafts else _recurring_title_orgs(list(doc.spans.get("org", [])), t_end)
+    title_names = [o.text for o in recurring]
 
     def about_title(d: Draft) -> bool:
         # a sale names its seller among the parties ("X cede Y a Z" is news of X)

@@ -159,32 +159,6 @@ def common_caps() -> frozenset[str]:
     return frozenset(fold(w) for w in _read_list("common_caps.txt"))
 
 
-# Legal forms and generic tails stripped from names on output ("Abaco3 S.p.A." -> "Abaco3").
-LEGAL_FORMS = frozenset(
-    [
-        "spa",
-        "s.p.a.",
-        "s.p.a",
-        "srl",
-        "s.r.l.",
-        "s.r.l",
-        "inc",
-        "inc.",
-        "ltd",
-        "ltd.",
-        "llc",
-        "plc",
-        "ag",
-        "sa",
-        "nv",
-        "bv",
-        "gmbh",
-        "corp",
-        "corp.",
-        "sgr",
-    ]
-)
-
 # Words that end an organisation name and vouch for it ("R301 Capital", "Tim Ventures").
 ORG_SUFFIXES = frozenset(
     [

@@ -568,11 +568,11 @@ _ADVERB = re.compile(r"^[a-z]{4,}mente$")
 def _standalone_elsewhere(doc: Doc, name: str, here: int) -> bool:
     """ "Abu Dhabi Mubadala ... Mubadala": the name stands alone elsewhere, the place was only a label;
     "Asti Pay" never written as "Pay" is one name."""
-    for sent in doc.sents:
-        for start, end in capitalised_runs(sent):
-            if start != here and doc[start:end].text == name:
-                return True
-    return False
+    runs = doc.user_data.get("dealradar.capitalised_runs")
+    if runs is None:  # once per document: this is asked for every name that opens with a place
+        runs = [(start, doc[start:end].text) for sent in doc.sents for start, end in capitalised_runs(sent)]
+        doc.user_data["dealradar.capitalised_runs"] = runs
+    return any(start != here and text == name for start, text in runs)
 
 
 def _mid_sentence_names(doc: Doc) -> set[str]:
@@ -589,7 +589,7 @@ def _mid_sentence_names(doc: Doc) -> set[str]:
 
 
 def clean_name(span: Span) -> str:
-    """The name as written, without legal forms ("Abaco3 S.p.A." -> "Abaco3")."""
+    """The name as written, without legal forms ("Abaco3 S.p.A." -> "Abaco3"): the one list of them."""
     if span.label_ == "ORG_KNOWN" and span.id_:
         return span.id_
     text = span.text
