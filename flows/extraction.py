@@ -3,6 +3,7 @@ one spawned worker process (the second core). Kept free of Prefect so that the w
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -73,12 +74,12 @@ def extraction_process(settings: ExtractionSettings, companies: Sequence[str]) -
     """
     global _PROCESS
     with _PIPELINE_LOCK:
-        if _PROCESS is None:
+        starting = _PROCESS is None
+        if starting:
             _PROCESS = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
-            with _main_module_left_out():  # the first submit spawns the process
-                _PROCESS.submit(_warm, settings, list(companies))
-        else:
-            _PROCESS.submit(_warm, settings, list(companies))  # a no-op once this pipeline is loaded
+        # the first submit spawns the process; later ones are a no-op once this pipeline is loaded
+        with _main_module_left_out() if starting else contextlib.nullcontext():
+            _PROCESS.submit(_warm, settings, list(companies))
         return _PROCESS
 
 

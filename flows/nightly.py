@@ -298,9 +298,10 @@ def _alerts(run: RunState, con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
     from alerts.outbox import enqueue_alerts, held_back_count, pending
     from alerts.send import send_pending
 
-    enqueued = 0
+    enqueued = held_back = 0
     for run_id in [*run.interrupted, run.run_id]:
         enqueued += enqueue_alerts(con, run.config.alerts, run_id)
+        held_back += held_back_count(con, run_id)
     for run_id in run.interrupted:
         con.execute(
             """UPDATE runs SET status = CASE WHEN status = 'running' THEN 'failed' ELSE status END,
@@ -311,7 +312,6 @@ def _alerts(run: RunState, con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
             [run.run_id, run_id],
         )
     sent = send_pending(con, run.config.alerts) or {}
-    held_back = sum(held_back_count(con, r) for r in [*run.interrupted, run.run_id])
     return {
         "enqueued": enqueued,
         "sent": sent.get("sent", 0),
