@@ -8,8 +8,10 @@ up with whatever the feeds still carry. prefect.yaml declares the same deploymen
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -71,40 +73,82 @@ def serve_nightly(
     echo: Callable[[str], None] = print,
 ) -> int:
     """Serve the deployment until interrupted; returns the process exit code."""
-    server: subprocess.Popen[bytes] | None = None
-    if api_url() is None:
-        if not start_server:
-            echo(NO_SERVER_HELP)
-            return 2
-        server, url = start_prefect_server(echo)
-        os.environ["PREFECT_API_URL"] = url
-    try:
-        from prefect import serve
+    if api_url() is not None:
+        return _serve_here(config_path, config, echo)
+    if not start_server:
+        echo(NO_SERVER_HELP)
+        return 2
+    return _serve_with_own_server(config_path, echo)
 
-        echo(
-            f"Serving the nightly flow: cron {config.schedule.cron!r} ({config.schedule.timezone}), "
-            f"config {Path(config_path).resolve()}; one run at a time. Ctrl-C to stop."
-        )
+
+def _serve_here(config_path: str | Path, config: Config, echo: Callable[[str], None]) -> int:
+    from prefect import serve
+
+    echo(
+        f"Serving the nightly flow on {api_url()}: cron {config.schedule.cron!r} "
+        f"({config.schedule.timezone}), config {Path(config_path).resolve()}; one run at a time. "
+        "Ctrl-C to stop."
+    )
+    with contextlib.suppress(KeyboardInterrupt):
         serve(nightly_deployment(config_path, config), limit=1)
-        return 0
-    except KeyboardInterrupt:
+    return 0
+
+
+def _serve_with_own_server(config_path: str | Path, echo: Callable[[str], None]) -> int:
+    """Start `prefect server start`, then serve from a child process whose environment names it.
+
+    Serving from this process does not work: Prefect's settings (and the clients made from them) were
+    read before the server existed, so setting PREFECT_API_URL now reaches some clients and not others.
+    Serve then started a temporary server of its own next to ours, and every scheduled run was cancelled
+    ("Deployment concurrency slot lost during provisioning"). A child started with the variable set sees
+    one API from its first line on, exactly as after `export PREFECT_API_URL=...`.
+    """
+    server, url = start_prefect_server(echo)
+    # A service manager stops us with SIGTERM: unwind through `finally` so the server goes down too.
+    previous = signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    child: subprocess.Popen[bytes] | None = None
+    try:
+        child = subprocess.Popen(
+            [sys.executable, "-m", "flows.cli", "serve", "--config", str(Path(config_path).resolve())],
+            env={**os.environ, "PREFECT_API_URL": url},
+        )
+        return child.wait()
+    except KeyboardInterrupt:  # Ctrl-C reached the whole process group: the child stops on its own
         return 0
     finally:
-        if server is not None:
-            server.terminate()
-            server.wait(timeout=30)
+        if child is not None:
+            _stop(child, signal.SIGINT)
+        _stop(server, signal.SIGTERM)
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _exit_on_sigterm(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)
+
+
+def _stop(proc: subprocess.Popen[bytes], sig: int, timeout_s: float = 30) -> None:
+    """Ask a child to stop (it may be stopping already), then kill it if it does not within the timeout."""
+    if proc.poll() is None:
+        proc.send_signal(sig)
+    try:
+        proc.wait(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
 
 
 def start_prefect_server(
-    echo: Callable[[str], None], port: int | None = None
+    echo: Callable[[str], None], port: int | None = None, env: dict[str, str] | None = None
 ) -> tuple[subprocess.Popen[bytes], str]:
     """Start `prefect server start` on 127.0.0.1 (port 4200, or the next free one) and wait until its API
-    answers."""
+    answers. `env`: the server's environment (default: ours)."""
     prefect = shutil.which("prefect") or str(Path(sys.executable).with_name("prefect"))
     port = port or free_port(4200)
     url = f"http://127.0.0.1:{port}/api"
     echo(f"Starting a Prefect server on {url} (UI at http://127.0.0.1:{port}) ...")
-    server = subprocess.Popen([prefect, "server", "start", "--host", "127.0.0.1", "--port", str(port)])
+    server = subprocess.Popen(
+        [prefect, "server", "start", "--host", "127.0.0.1", "--port", str(port)], env=env
+    )
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         if server.poll() is not None:

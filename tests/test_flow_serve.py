@@ -3,15 +3,18 @@ schedule and a one-run-at-a-time limit, and keeps serving until stopped."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
 import sys
 import time
+import urllib.request
 from pathlib import Path
 
 import pytest
-from fixtures.flow.sites import write_config
+from fixtures.flow.sites import serve_demo_site, write_config
+from support.db import rows
 
 pytestmark = [pytest.mark.usefixtures("prefect_harness"), pytest.mark.slow]
 
@@ -90,45 +93,110 @@ def test_prefect_yaml_deploys_the_same_deployment_onto_a_process_work_pool(tmp_p
     assert deployment.entrypoint == "flows/nightly.py:nightly"
 
 
-def test_serve_start_server_runs_its_own_prefect_server_and_stops_it(tmp_path: Path) -> None:
-    """Without PREFECT_API_URL, `serve --start-server` starts `prefect server start` on loopback, registers
-    the deployment there and takes the server down with it on Ctrl-C."""
-    import json
-    import re
-    import urllib.request
+# A scheduled night, as fast as a test can have one: cron every minute; the server's scheduler looks for
+# due runs every 2 s instead of 60 s and serve polls for them every second instead of 10 s.
+EVERY_MINUTE = {"cron": "* * * * *", "timezone": "UTC"}
+QUICK_SCHEDULING = {
+    "PREFECT_SERVER_SERVICES_SCHEDULER_LOOP_SECONDS": "2",
+    "PREFECT_RUNNER_POLL_FREQUENCY": "1",
+    "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+}
+RUN_WAIT_S = 150  # up to a minute to the next cron minute, then the run itself
 
-    config = write_config(tmp_path, [], schedule={"cron": "0 3 * * *", "timezone": "Europe/Rome"})
+
+def own_prefect_env(home: Path) -> dict[str, str]:
+    """This test process's environment minus any Prefect API, with a Prefect home of its own."""
     env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
-    env["PREFECT_HOME"] = str(tmp_path / "prefect-home")  # a profile with no API: serve must start one
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "flows.cli", "serve", "--start-server", "--config", str(config)],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
-    )  # fmt: skip
-    output: list[str] = []
-    url = None
+    return {**env, **QUICK_SCHEDULING, "PREFECT_HOME": str(home)}
+
+
+def api_post(url: str, path: str, body: dict) -> list[dict]:
+    request = urllib.request.Request(
+        f"{url}{path}", data=json.dumps(body).encode(), headers={"Content-Type": "application/json"}
+    )
+    with urllib.request.urlopen(request, timeout=10) as resp:
+        return json.loads(resp.read())
+
+
+def wait_for_a_completed_scheduled_run(url: str, log: Path) -> dict:
+    """The first flow run of the served deployment that ends, once it is Completed; fails at once on a
+    run that ends any other way (Cancelled, Failed, Crashed), naming its state message."""
+    deadline = time.monotonic() + RUN_WAIT_S
+    while time.monotonic() < deadline:
+        try:
+            runs = api_post(url, "/flow_runs/filter", {"sort": "EXPECTED_START_TIME_ASC", "limit": 20})
+        except OSError:
+            runs = []
+        for run in runs:
+            state = run.get("state") or {}
+            assert run.get("deployment_id"), run  # only the deployment's scheduled runs exist here
+            if state.get("type") == "COMPLETED":
+                return run
+            assert state.get("type") not in ("CANCELLED", "FAILED", "CRASHED"), (
+                f"scheduled run {run['name']} ended {state.get('name')}: {state.get('message')}\n"
+                + log.read_text(errors="replace")[-3000:]
+            )
+        time.sleep(1)
+    raise AssertionError(f"no scheduled run completed within {RUN_WAIT_S} s\n" + log.read_text()[-3000:])
+
+
+def assert_the_night_is_in_the_warehouse(config_dir: Path, n_articles: int) -> None:
+    db = config_dir / "wh" / "dealradar.duckdb"
+    assert rows(db, "SELECT count(*) FROM articles")[0][0] == n_articles
+    assert rows(db, "SELECT count(*) FROM deal_events")[0][0] > 0
+    assert rows(db, "SELECT status FROM runs ORDER BY started_at LIMIT 1") == [("ok",)]
+
+
+def test_a_scheduled_night_completes_under_serve_against_a_running_prefect_server(tmp_path: Path) -> None:
+    """The production set-up of the README: `prefect server start`, PREFECT_API_URL, `dealradar serve`."""
+    from flows.serve import free_port, start_prefect_server
+
+    env = own_prefect_env(tmp_path / "prefect-home")
+    log = tmp_path / "serve.log"
+    server, url = start_prefect_server(lambda _: None, port=free_port(4300), env=env)
     try:
-        deadline = time.monotonic() + 180
-        deployment = None
-        while deployment is None and time.monotonic() < deadline and proc.poll() is None:
-            line = proc.stdout.readline().decode(errors="replace") if proc.stdout else ""
-            output.append(line)
-            found = re.search(r"Prefect server on (http://127\.0\.0\.1:\d+/api)", line)
-            url = found.group(1) if found else url
-            if url and "Serving the nightly flow" in line:
-                deadline_api = time.monotonic() + 60
-                while deployment is None and time.monotonic() < deadline_api:
-                    try:
-                        with urllib.request.urlopen(
-                            f"{url}/deployments/name/dealradar-nightly/nightly", timeout=5
-                        ) as resp:
-                            deployment = json.loads(resp.read())
-                    except OSError:
-                        time.sleep(0.5)
-        assert deployment is not None, "".join(output)
-        assert deployment["schedules"][0]["schedule"]["cron"] == "0 3 * * *"
-        assert proc.poll() is None  # still serving
+        with serve_demo_site(0, "127.0.0.1") as site, log.open("wb") as out:
+            config = write_config(tmp_path, [{"name": "Site", "url": site.feed_url}], schedule=EVERY_MINUTE)
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "flows.cli", "serve", "--config", str(config)],
+                cwd=ROOT, env={**env, "PREFECT_API_URL": url}, stdout=out, stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )  # fmt: skip
+            try:
+                wait_for_a_completed_scheduled_run(url, log)
+            finally:
+                interrupt(proc, timeout_s=60)
+        assert_the_night_is_in_the_warehouse(tmp_path, site.n_articles)
     finally:
-        interrupt(proc, timeout_s=60)
-    assert url is not None
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def test_a_scheduled_night_completes_under_serve_start_server_which_stops_its_server(tmp_path: Path) -> None:
+    """Without PREFECT_API_URL, `serve --start-server` starts `prefect server start` on loopback, serves the
+    deployment there, its scheduled runs complete, and Ctrl-C takes the server down with it."""
+    import re
+
+    log = tmp_path / "serve.log"
+    with serve_demo_site(0, "127.0.0.1") as site, log.open("wb") as out:
+        config = write_config(tmp_path, [{"name": "Site", "url": site.feed_url}], schedule=EVERY_MINUTE)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "flows.cli", "serve", "--start-server", "--config", str(config)],
+            cwd=ROOT, env=own_prefect_env(tmp_path / "prefect-home"), stdout=out, stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )  # fmt: skip
+        try:
+            url = None
+            deadline = time.monotonic() + 120
+            while url is None and time.monotonic() < deadline and proc.poll() is None:
+                found = re.search(r"Prefect server on (http://127\.0\.0\.1:\d+/api)", log.read_text())
+                url = found.group(1) if found else None
+                time.sleep(0.2)
+            assert url is not None, log.read_text()
+            wait_for_a_completed_scheduled_run(url, log)
+            assert proc.poll() is None  # still serving
+        finally:
+            interrupt(proc, timeout_s=60)
+    assert_the_night_is_in_the_warehouse(tmp_path, site.n_articles)
     with pytest.raises(OSError):  # the server went with it
         urllib.request.urlopen(f"{url}/health", timeout=3)
