@@ -108,10 +108,23 @@ def run(config_path: Path) -> None:
     _load(config_path)  # fail on a bad config before Prefect starts
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")  # a local Prefect server stays quiet
     from flows.nightly import run_nightly
+    from flows.prefect_api import AVOID_TEMPORARY_SERVER, api_url, prefect_api
 
     _quiet_prefect_tracebacks()
-    summary = run_nightly(config_path)
+    url = api_url()
+    if url:
+        click.echo(f"Prefect: the server at {url} (PREFECT_API_URL) records this run", err=True)
+    else:
+        click.echo("Prefect: no server configured (PREFECT_API_URL): starting a temporary one...", err=True)
+    with prefect_api() as temporary:
+        summary = run_nightly(config_path)
     click.echo(format_summary(summary))
+    if temporary.start_s is not None:
+        click.echo(
+            f"Prefect's temporary server took {temporary.start_s:.1f} s to start and "
+            f"{temporary.stop_s or 0:.1f} s to stop, on top of the run.\n{AVOID_TEMPORARY_SERVER}",
+            err=True,
+        )
     if summary["feeds_failed"] and not (summary["feeds_fetched"] or summary["feeds_not_modified"]):
         click.echo("dealradar: error: every feed failed (no network? see the reasons above)", err=True)
         sys.exit(1)

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from flows.config import Config
+from flows.prefect_api import api_url
 
 DEPLOYMENT_NAME = "nightly"
 NO_SERVER_HELP = """\
@@ -32,16 +33,6 @@ dealradar serve needs a Prefect server to keep the schedule. Either:
   2. or let dealradar start one for you: dealradar serve --start-server
      (a `prefect server start` subprocess on 127.0.0.1, stopped when serve stops)
   3. or use Prefect Cloud / a team server: prefect cloud login, or set PREFECT_API_URL."""
-
-
-def api_url() -> str | None:
-    """The Prefect API in use: PREFECT_API_URL from the environment or the active Prefect profile."""
-    if os.environ.get("PREFECT_API_URL"):
-        return os.environ["PREFECT_API_URL"]
-    from prefect.settings import get_current_settings
-
-    url = get_current_settings().api.url
-    return str(url) if url else None
 
 
 def nightly_deployment(config_path: str | Path, config: Config) -> Any:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -209,3 +210,46 @@ def test_run_with_the_warehouse_held_by_an_analyst_fails_clearly_and_stores_noth
         assert con.execute("SELECT count(*) FROM runs").fetchone() == (0,)
     finally:
         con.close()
+
+
+def run_as_a_user(config: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "flows.cli", "run", "--config", str(config)],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=180,
+    )  # fmt: skip
+
+
+@pytest.mark.slow
+def test_run_without_a_prefect_server_says_what_the_temporary_one_cost_and_how_to_avoid_it(
+    tmp_path: Path,
+) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
+    env["PREFECT_HOME"] = str(tmp_path / "prefect-home")  # a profile with no API either
+    done = run_as_a_user(write_config(tmp_path, []), env)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "no server configured" in done.stderr
+    started = re.search(r"temporary server took (\d+\.\d) s to start and (\d+\.\d) s to stop", done.stderr)
+    assert started is not None, done.stderr[-2000:]
+    assert float(started.group(1)) > 0
+    assert "prefect server start" in done.stderr and "export PREFECT_API_URL=" in done.stderr
+
+
+@pytest.mark.slow
+@pytest.mark.usefixtures("prefect_harness")
+def test_run_with_a_configured_prefect_server_says_so_and_records_the_run_there(tmp_path: Path) -> None:
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterStartTime
+    from prefect.settings import PREFECT_API_URL
+    from prefect.types._datetime import now
+
+    url = str(PREFECT_API_URL.value())
+    before = now("UTC")
+    done = run_as_a_user(write_config(tmp_path, []), {**os.environ, "PREFECT_API_URL": url})
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert f"the server at {url}" in done.stderr
+    assert "temporary" not in done.stderr
+    with get_client(sync_client=True) as client:
+        runs = client.read_flow_runs(
+            flow_run_filter=FlowRunFilter(start_time=FlowRunFilterStartTime(after_=before))
+        )
+    assert [r.state_name for r in runs] == ["Completed"]
