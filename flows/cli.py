@@ -207,7 +207,7 @@ def reextract(since: str | None, config_path: Path) -> None:
     "--chart",
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,
-    help="Also write a chart of deals per month by type (a static HTML page with an SVG chart).",
+    help="Also write an HTML page charting deals and amounts per month (opens offline).",
 )
 @config_option
 def trends(chart: Path | None, config_path: Path) -> None:
@@ -226,6 +226,37 @@ def trends(chart: Path | None, config_path: Path) -> None:
             click.echo(f"\nchart written to {written or chart}")
     finally:
         con.close()
+
+
+@main.command()
+@click.option(
+    "--out",
+    "out_path",
+    default="report.html",
+    show_default=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="HTML file to write: one page that opens offline in any browser.",
+)
+@click.option(
+    "--limit",
+    default=100,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Rows of the latest-deals table.",
+)
+@config_option
+def report(out_path: Path, limit: int, config_path: Path) -> None:
+    """Write the analyst's report: trend charts and the latest deals with links to their articles."""
+    from warehouse.db import open_warehouse
+    from warehouse.report import write_report
+
+    config = _load(config_path)
+    con = open_warehouse(config.warehouse_path, read_only=True, lock_timeout_s=0)
+    try:
+        written = write_report(con, out_path, limit=limit)
+    finally:
+        con.close()
+    click.echo(f"report written to {written} ({written.stat().st_size / 1e6:.1f} MB, opens offline)")
 
 
 @main.command()

@@ -33,6 +33,7 @@ from flows.config import Config, load_config
 from flows.extraction import extraction_process, extractor_version, stop_extraction_process
 from flows.report import new_deals_rows, publish_artifacts
 from flows.tasks import fetch_all_feeds, fetch_and_extract_host
+from warehouse.report import report_figures
 
 log = logging.getLogger(__name__)
 
@@ -96,7 +97,7 @@ def nightly(config_path: str = "config.yaml", extraction_process: bool | None = 
         raise
     summary["elapsed_s"] = round(time.monotonic() - started, 2)
     summary["stage_s"] = {k: round(v, 2) for k, v in timings.items()}
-    publish_artifacts(summary, summary.pop("_new_deals", []))
+    publish_artifacts(summary, summary.pop("_new_deals", []), summary.pop("_figures", []))
     get_run_logger().info("nightly run %s: %s", run.run_id, _one_line(summary))
     return summary
 
@@ -266,6 +267,8 @@ def _write(run: RunState) -> dict[str, Any]:
         summary = _summary(run, stored, clustered, alerts)
         summary["alerts_queued"] = bool(alerts)  # False: the next run queues this run's alerts
         summary["_new_deals"] = _optional(run, "new-deals", new_deals_rows, con, run.run_id) or []
+        if summary["deals_new"] or summary["deals_updated"]:  # the report's figures moved: publish them
+            summary["_figures"] = _optional(run, "figures", report_figures, con) or []
         status = "partial" if summary["feeds_failed"] or run.errors else "ok"
         summary["status"] = status
         finish_run(con, run.run_id, status, {k: v for k, v in summary.items() if not k.startswith("_")})

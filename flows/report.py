@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
+from datetime import date
 from typing import Any
 
 import duckdb
+
+from warehouse.report import Figure
 
 log = logging.getLogger(__name__)
 
@@ -49,8 +53,11 @@ def format_summary(summary: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def publish_artifacts(summary: dict[str, Any], new_deals: list[dict[str, Any]]) -> None:
-    """A table of new deals and a markdown summary, visible on the flow run in the Prefect UI."""
+def publish_artifacts(
+    summary: dict[str, Any], new_deals: list[dict[str, Any]], figures: Sequence[Figure] = ()
+) -> None:
+    """A table of new deals, a markdown summary and the report's figures (one table each, the data
+    `dealradar report` charts), visible on the flow run in the Prefect UI."""
     from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
     try:
@@ -66,8 +73,23 @@ def publish_artifacts(summary: dict[str, Any], new_deals: list[dict[str, Any]]) 
                 f"| {_md(name)} | {_md(error)} |\n" for name, error in failures.items()
             )
         create_markdown_artifact(key="nightly-summary", markdown=markdown, description="Run summary")
+        for figure in figures:
+            table = [{k: _plain(v) for k, v in row.items()} for row in figure.records()]
+            create_table_artifact(
+                key=f"report-{figure.spec.key}", table=table or [{figure.spec.x: "no deals yet"}],
+                description=f"{figure.spec.title} (a chart of `dealradar report`)",
+            )  # fmt: skip
     except Exception:  # artifacts are a convenience; the run's data is already stored
         log.warning("could not publish the run's artifacts", exc_info=True)
+
+
+def _plain(value: object) -> object:
+    """A table cell Prefect can serialise: dates as ISO text, missing values empty."""
+    if value is None:
+        return ""
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
 
 
 def _md(text: object) -> str:

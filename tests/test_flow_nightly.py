@@ -202,6 +202,12 @@ def test_the_run_shows_its_new_deals_and_a_summary_as_prefect_artifacts(tmp_path
     assert targets and all(t in by_key["new-deals"] for t in targets)
     assert "Feeds:    1 fetched" in by_key["nightly-summary"]
     assert f"{summary['articles_new']} new" in by_key["nightly-summary"]
+    # the report's figures, as the data `dealradar report` charts
+    from warehouse.report import FIGURE_KEYS
+
+    assert {f"report-{key}" for key in FIGURE_KEYS} <= set(by_key)
+    by_type = rows(tmp_path / "wh" / "dealradar.duckdb", "SELECT deal_type, count(*) FROM deals GROUP BY 1")
+    assert all(f'"deal_type": "{t}"' in by_key["report-deals-per-month"] for t, _ in by_type), by_key
 
 
 def test_old_news_is_held_back_and_the_summary_says_how_many(tmp_path: Path) -> None:

@@ -1,9 +1,7 @@
-"""What `dealradar trends` and `dealradar deals` show: trend tables, a static chart, deal listings."""
+"""What `dealradar trends` and `dealradar deals` show: trend tables, a chart page, deal listings."""
 
 from __future__ import annotations
 
-import html
-import os
 import re
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
@@ -28,15 +26,6 @@ DEAL_COLUMNS = (
     "first_seen::DATE AS first_seen, last_seen::DATE AS last_seen, deal_type, acquirer, target, amount, "
     "currency, round(amount_eur) AS amount_eur, stake_pct, status, n_sources, n_mentions, deal_id"
 )
-_TYPE_COLOURS = {
-    "acquisition": "#1f77b4",
-    "investment": "#ff7f0e",
-    "funding_round": "#2ca02c",
-    "partnership": "#9467bd",
-    "merger": "#d62728",
-    "ipo": "#8c564b",
-    "exit": "#e377c2",
-}
 
 
 def trend_tables(con: duckdb.DuckDBPyConnection) -> list[tuple[str, list[str], list[tuple]]]:
@@ -148,90 +137,8 @@ def _cell(value: Any, max_width: int) -> str:
 
 
 def write_trend_chart(con: duckdb.DuckDBPyConnection, path: str | Path) -> Path:
-    """Write a self-contained HTML page with an SVG stacked bar chart of deals per month by type.
+    """Write a self-contained HTML page with the report's chart of deals per month by type (Plotly, its
+    JavaScript inlined: the page opens offline). Written atomically; only .html paths."""
+    from warehouse.report import write_chart_page
 
-    No scripts and no network: the page opens offline in any browser. Written atomically. Only HTML is
-    written (a PNG would need a plotting library the project does not depend on).
-    """
-    if Path(path).suffix.lower() not in (".html", ".htm"):
-        raise ValueError(f"chart {path}: only an .html chart can be written (open it in a browser)")
-    rows = con.execute("SELECT month, deal_type, n_deals FROM v_deals_per_month ORDER BY month").fetchall()
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    partial = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    partial.write_text(_chart_page(rows), encoding="utf-8")
-    os.replace(partial, target)
-    return target
-
-
-def _chart_page(rows: Sequence[tuple[date, str, int]]) -> str:
-    months = sorted({r[0] for r in rows})
-    types = [t for t in _TYPE_COLOURS if any(r[1] == t for r in rows)]
-    types += sorted({r[1] for r in rows} - set(types))
-    counts = {(r[0], r[1]): r[2] for r in rows}
-    svg = _svg(months, types, counts) if months else "<p>No deals yet.</p>"
-    legend = "".join(f'<li><span style="background:{_colour(t)}"></span>{html.escape(t)}</li>' for t in types)
-    table_rows = "".join(
-        "<tr><td>{}</td>{}</tr>".format(
-            m.strftime("%Y-%m"), "".join(f"<td>{counts.get((m, t), 0)}</td>" for t in types)
-        )
-        for m in months
-    )
-    head = "".join(f"<th>{html.escape(t)}</th>" for t in types)
-    return f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>dealradar: deals per month by type</title>
-<style>
-body {{ font-family: system-ui, sans-serif; margin: 2em; color: #222; }}
-ul.legend {{ list-style: none; padding: 0; display: flex; flex-wrap: wrap; gap: 1em; }}
-ul.legend span {{ display: inline-block; width: 1em; height: 1em; margin-right: .3em; }}
-table {{ border-collapse: collapse; margin-top: 2em; }}
-td, th {{ border: 1px solid #ccc; padding: .2em .6em; }}
-td {{ text-align: right; }}
-</style></head>
-<body><h1>Deals per month by type</h1>
-<p>Generated {now_utc():%Y-%m-%d %H:%M} UTC from the dealradar warehouse
-(deals counted in the month of their first mention).</p>
-{svg}
-<ul class="legend">{legend}</ul>
-<table><tr><th>month</th>{head}</tr>{table_rows}</table>
-</body></html>
-"""
-
-
-def _colour(deal_type: str) -> str:
-    return _TYPE_COLOURS.get(deal_type, "#7f7f7f")
-
-
-def _svg(months: Sequence[date], types: Sequence[str], counts: dict[tuple[date, str], int]) -> str:
-    width, height, left, bottom, top = 900, 360, 40, 40, 10
-    totals = [sum(counts.get((m, t), 0) for t in types) for m in months]
-    peak = max(totals) or 1
-    slot = (width - left - 10) / len(months)
-    bar = max(slot * 0.8, 1)
-    scale = (height - bottom - top) / peak
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img">']
-    parts.append(
-        f'<line x1="{left}" y1="{height - bottom}" x2="{width}" y2="{height - bottom}" stroke="#999"/>'
-    )
-    parts.append(f'<text x="{left - 5}" y="{top + 10}" text-anchor="end" font-size="11">{peak}</text>')
-    for i, month in enumerate(months):
-        x = left + i * slot + (slot - bar) / 2
-        y = height - bottom
-        for deal_type in types:
-            n = counts.get((month, deal_type), 0)
-            if not n:
-                continue
-            h = n * scale
-            y -= h
-            label = html.escape(f"{month:%Y-%m} {deal_type}: {n}")
-            parts.append(
-                f'<rect x="{x:.1f}" y="{y:.1f}" width="{bar:.1f}" height="{h:.1f}" '
-                f'fill="{_colour(deal_type)}"><title>{label}</title></rect>'
-            )
-        if len(months) <= 24 or i % max(len(months) // 12, 1) == 0:
-            parts.append(
-                f'<text x="{x + bar / 2:.1f}" y="{height - bottom + 15}" text-anchor="middle" '
-                f'font-size="10">{month:%Y-%m}</text>'
-            )
-    parts.append("</svg>")
-    return "".join(parts)
+    return write_chart_page(con, path, ["deals-per-month", "amount-by-month"], "Deals per month by type")
