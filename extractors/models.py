@@ -8,12 +8,13 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 FeedStatus = Literal["fetched", "not_modified", "failed"]
 Extraction = Literal["page", "feed", "none"]
 DealType = Literal["acquisition", "investment", "funding_round", "partnership", "merger", "ipo", "exit"]
 DealStatus = Literal["rumor", "announced", "completed"]
+DEAL_TYPES: tuple[str, ...] = get_args(DealType)
 
 
 @dataclass(frozen=True)

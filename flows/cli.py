@@ -3,14 +3,20 @@ that need them, so `dealradar --help` answers at once."""
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import click
+
+from extractors.models import DEAL_TYPES
+from flows import progress
+from flows.output import echo_rows, format_option, limit_option, plain
+from warehouse.views import TREND_VIEW_NAMES
 
 CONFIG_ENV = "DEALRADAR_CONFIG"
 # Our packages' exceptions are messages for the user (bad config, locked file, unknown rule...).
@@ -82,21 +88,42 @@ def _load(config_path: Path) -> Any:
     return load_config(config_path)
 
 
-def print_table(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
-    """A plain-text table, in the warehouse's format (one look across commands)."""
-    from warehouse.trends import format_table
+def _configure_logging(verbose: int, quiet: bool) -> None:
+    """-q: errors only; default: warnings; -v: our info lines; -vv: our debug lines. Prefect follows
+    (its level is read when it is first imported, after this)."""
+    if not (verbose or quiet):
+        return  # Python's default: warnings and errors
+    level = logging.ERROR if quiet else logging.INFO if verbose == 1 else logging.DEBUG
+    for package in _OUR_PACKAGES:
+        logging.getLogger(package.rstrip(".")).setLevel(level)
+    if quiet:
+        os.environ["PREFECT_LOGGING_LEVEL"] = "ERROR"
+    elif verbose:
+        os.environ["PREFECT_LOGGING_LEVEL"] = "INFO"
+    root = logging.getLogger()
+    if verbose and not root.handlers:  # before Prefect sets up its console handler (it replaces this one)
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(asctime)s | %(levelname)-7s | %(name)s - %(message)s"))
+        root.addHandler(handler)
 
-    click.echo(format_table(list(columns), [tuple(r) for r in rows]))
+
+def _quiet(ctx: click.Context) -> bool:
+    return bool((ctx.find_root().obj or {}).get("quiet"))
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="dealradar")
-def main() -> None:
+@click.option("-v", "--verbose", count=True, help="Show dealradar's info lines (-v) and debug lines (-vv).")
+@click.option("-q", "--quiet", is_flag=True, help="Errors and the result only: no warnings, no progress.")
+@click.pass_context
+def main(ctx: click.Context, verbose: int, quiet: bool) -> None:
     """dealradar: Italian tech-deal news -> deal events -> a DuckDB warehouse -> alerts.
 
     Start with `dealradar demo` (offline, bundled sample sites); then edit config.yaml and
     `dealradar run`. Set DEALRADAR_DEBUG=1 to see tracebacks.
     """
+    ctx.obj = {"quiet": quiet, "verbose": verbose}
+    _configure_logging(verbose, quiet)
 
 
 @main.command()
@@ -116,7 +143,8 @@ def run(config_path: Path) -> None:
         click.echo(f"Prefect: the server at {url} (PREFECT_API_URL) records this run", err=True)
     else:
         click.echo("Prefect: no server configured (PREFECT_API_URL): starting a temporary one...", err=True)
-    with prefect_api() as temporary:
+    display = progress.for_stream(sys.stderr, quiet=_quiet(click.get_current_context()))
+    with prefect_api() as temporary, progress.use(display):
         summary = run_nightly(config_path)
     click.echo(format_summary(summary))
     if temporary.start_s is not None:
@@ -148,16 +176,17 @@ def demo(data_dir: Path) -> None:
 
 @main.command()
 @click.argument("query")
+@format_option
+@limit_option
 @config_option
-def sql(query: str, config_path: Path) -> None:
-    """Run one read-only SQL QUERY on the warehouse and print the result as a table."""
+def sql(query: str, fmt: str, limit: int | None, config_path: Path) -> None:
+    """Run one read-only SQL QUERY on the warehouse; print the result as a table, CSV, JSON or JSON lines."""
     from warehouse.db import query_readonly
 
     config = _load(config_path)
-    columns, rows = query_readonly(config.warehouse_path, query)
+    columns, rows = query_readonly(config.warehouse_path, query, limit=limit)
     if columns:
-        print_table(columns, rows)
-        click.echo(f"({len(rows)} row{'s' if len(rows) != 1 else ''})")
+        echo_rows(columns, rows, fmt)
 
 
 @main.command("extract-deals")
@@ -174,9 +203,18 @@ def sql(query: str, config_path: Path) -> None:
 )
 def extract_deals(input_path: Path, output_path: Path) -> None:
     """Extract deal events from INPUT.jsonl (one article a line: id, title, text) without the warehouse."""
+    from concurrent.futures import ThreadPoolExecutor
+
     from extractors.deals import extract_jsonl
 
-    stats = extract_jsonl(input_path, output_path) or {}
+    with open(input_path, "rb") as f:
+        total = sum(1 for line in f if line.strip())
+    display = progress.for_stream(sys.stderr, quiet=_quiet(click.get_current_context()))
+    with progress.use(display), ThreadPoolExecutor(1) as pool:
+        progress.start("articles", total)
+        job = pool.submit(extract_jsonl, input_path, output_path)
+        progress.follow_lines(output_path, "articles", job)  # one output line per article
+        stats = job.result() or {}
     click.echo(
         f"{stats.get('articles', '?')} articles, {stats.get('events', '?')} deal events, "
         f"{stats.get('errors', 0)} bad lines -> {output_path}"
@@ -194,7 +232,9 @@ def reextract(since: str | None, config_path: Path) -> None:
     from flows.reextract import run_reextract
 
     _quiet_prefect_tracebacks()
-    summary = run_reextract(config_path, since)
+    display = progress.for_stream(sys.stderr, quiet=_quiet(click.get_current_context()))
+    with progress.use(display):
+        summary = run_reextract(config_path, since)
     click.echo(
         f"re-extracted {summary['articles']} articles with extractor {summary['extractor_version']}: "
         f"{summary['events_new']} events (was {summary['events_removed']}), "
@@ -209,23 +249,54 @@ def reextract(since: str | None, config_path: Path) -> None:
     default=None,
     help="Also write an HTML page charting deals and amounts per month (opens offline).",
 )
+@click.option(
+    "--view",
+    "views",
+    multiple=True,
+    type=click.Choice(TREND_VIEW_NAMES),
+    help="Only this trend view (repeat for several); csv prints exactly one.",
+)
+@format_option
+@limit_option
 @config_option
-def trends(chart: Path | None, config_path: Path) -> None:
-    """Print the main trend tables: deals by month and type, amounts, top acquirers and investors."""
+def trends(
+    chart: Path | None, views: tuple[str, ...], fmt: str, limit: int | None, config_path: Path
+) -> None:
+    """Print the main trend tables: deals by month and type, amounts, top acquirers and investors.
+
+    --format json prints one object keyed by view name; jsonl one line per row with its "view".
+    """
     from warehouse import trends as tr
     from warehouse.db import open_warehouse
 
+    if fmt == "csv" and len(views) != 1:
+        raise click.UsageError(
+            "--format csv prints one table: choose it with --view (e.g. --view v_top_investors)"
+        )
     config = _load(config_path)
     con = open_warehouse(config.warehouse_path, read_only=True, lock_timeout_s=0)
     try:
-        for title, columns, rows in tr.trend_tables(con):
-            click.echo(f"\n== {title} ==")
-            print_table(columns, rows)
+        results = tr.trend_results(con, views=views or None, limit=limit)
         if chart is not None:
             written = tr.write_trend_chart(con, chart)
-            click.echo(f"\nchart written to {written or chart}")
     finally:
         con.close()
+    if fmt == "table":
+        for _, title, columns, rows in results:
+            click.echo(f"\n== {title} ==")
+            echo_rows(columns, rows)
+    elif fmt == "json":
+        records = {
+            view: [dict(zip(cols, row, strict=True)) for row in rows] for view, _, cols, rows in results
+        }
+        click.echo(json.dumps(plain(records), ensure_ascii=False, allow_nan=False))
+    elif fmt == "jsonl":
+        for view, _, columns, rows in results:
+            echo_rows(["view", *columns], [(view, *row) for row in rows], "jsonl")
+    else:
+        echo_rows(results[0][2], results[0][3], fmt)
+    if chart is not None:
+        click.echo(f"chart written to {written}", err=fmt != "table")
 
 
 @main.command()
@@ -265,11 +336,21 @@ def report(out_path: Path, limit: int, config_path: Path) -> None:
     "--type",
     "deal_types",
     multiple=True,
-    help="Only this deal type (acquisition, funding_round, investment, ...); repeat for several.",
+    type=click.Choice(DEAL_TYPES),
+    help="Only this deal type; repeat for several.",
 )
 @click.option("--min-amount", type=float, default=None, help="Only deals of at least this amount in EUR.")
+@format_option
+@limit_option
 @config_option
-def deals(since: str, deal_types: tuple[str, ...], min_amount: float | None, config_path: Path) -> None:
+def deals(
+    since: str,
+    deal_types: tuple[str, ...],
+    min_amount: float | None,
+    fmt: str,
+    limit: int | None,
+    config_path: Path,
+) -> None:
     """List deals seen recently, newest first."""
     from warehouse import trends as tr
     from warehouse.db import open_warehouse
@@ -278,11 +359,12 @@ def deals(since: str, deal_types: tuple[str, ...], min_amount: float | None, con
     cutoff = tr.parse_since(since)
     con = open_warehouse(config.warehouse_path, read_only=True, lock_timeout_s=0)
     try:
-        columns, rows = tr.list_deals(con, since=cutoff, types=deal_types, min_amount_eur=min_amount)
+        columns, rows = tr.list_deals(
+            con, since=cutoff, types=deal_types, min_amount_eur=min_amount, limit=limit
+        )
     finally:
         con.close()
-    print_table(columns, rows)
-    click.echo(f"({len(rows)} deal{'s' if len(rows) != 1 else ''})")
+    echo_rows(columns, rows, fmt, noun="deal")
 
 
 @main.group(cls=_Group)
@@ -308,8 +390,10 @@ def alerts_test(rule: str, config_path: Path) -> None:
 
 @alerts.command("pending")
 @click.option("--all", "include_sent", is_flag=True, help="Also list messages already sent.")
+@format_option
+@limit_option
 @config_option
-def alerts_pending(include_sent: bool, config_path: Path) -> None:
+def alerts_pending(include_sent: bool, fmt: str, limit: int | None, config_path: Path) -> None:
     """List alert messages not delivered yet (pending, retrying, parked as failed)."""
     from alerts.outbox import outbox_table
     from warehouse.db import open_warehouse
@@ -320,8 +404,7 @@ def alerts_pending(include_sent: bool, config_path: Path) -> None:
         columns, rows = outbox_table(con, include_sent=include_sent)
     finally:
         con.close()
-    print_table(columns, rows)
-    click.echo(f"({len(rows)} message{'s' if len(rows) != 1 else ''})")
+    echo_rows(columns, rows if limit is None else rows[:limit], fmt, noun="message")
 
 
 @main.command()

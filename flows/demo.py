@@ -83,7 +83,7 @@ def run_demo(data_dir: Path, echo: Echo = print) -> dict[str, Any]:
 
 
 def _print_deals(data_dir: Path, config_path: Path, echo: Echo) -> None:
-    from flows.cli import print_table
+    from flows.output import print_table
     from warehouse.db import query_readonly
 
     columns, rows = query_readonly(

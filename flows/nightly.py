@@ -29,6 +29,7 @@ from prefect.futures import as_completed
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from extractors.models import Article, DealEvent, FeedResult, FeedState
+from flows import progress
 from flows.config import Config, load_config
 from flows.extraction import extraction_process, extractor_version, stop_extraction_process
 from flows.report import new_deals_rows, publish_artifacts
@@ -136,6 +137,7 @@ def _begin(config: Config) -> RunState:
 
 def _fetch_feeds(run: RunState) -> None:
     sources = run.config.sources()
+    progress.start("feeds", len(sources))
     try:
         run.feeds = fetch_all_feeds.submit(sources, run.states, run.config.fetch).result()
     except Exception as exc:  # a bug in the fetch stage: report every feed failed, keep their state
@@ -144,9 +146,7 @@ def _fetch_feeds(run: RunState) -> None:
         run.feeds = [
             FeedResult(source=s, status="failed", error=f"fetch task failed: {exc}") for s in sources
         ]
-    for result in run.feeds:
-        if result.status == "failed":
-            log.warning("feed %s (%s) failed: %s", result.source.name, result.source.url, result.error)
+    progress.advance("feeds", len(sources))  # each failed feed was logged once, by extractors.feeds
 
 
 def _new_entries(run: RunState) -> dict[str, list]:
@@ -197,8 +197,10 @@ def _collect_hosts(run: RunState, by_host: dict[str, list], use_process: bool) -
         # The biggest hosts first: their task is the longest, and each later start is a little later.
         for host, entries in sorted(by_host.items(), key=lambda item: -len(item[1]))
     }
+    progress.start("articles", sum(len(entries) for entries in by_host.values()))
     for future in as_completed(list(futures)):
         host = futures[future]
+        progress.advance("articles", len(by_host[host]))
         try:
             articles, events = future.result()
         except Exception as exc:  # that host's entries stay unstored and are retried next run

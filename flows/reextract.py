@@ -16,6 +16,7 @@ from typing import Any
 from prefect import flow
 from prefect.task_runners import ThreadPoolTaskRunner
 
+from flows import progress
 from flows.config import load_config
 from flows.nightly import MAX_KNOWN_COMPANIES, writer
 from flows.tasks import extract_batch
@@ -61,12 +62,14 @@ def reextract(config_path: str = "config.yaml", since: str | None = None) -> dic
         for batch in batches
     ]
     totals = {"events_new": 0, "events_removed": 0, "deals_new": 0, "deals_updated": 0}
+    progress.start("articles", len(todo))
     with writer(config) as con:
         for batch, future in zip(batches, futures, strict=True):
             for (url, _, _), events in zip(batch, future.result(), strict=True):
                 stats = replace_events(con, url, events, EXTRACTOR_VERSION, run_id=run_id)
                 for key in totals:
                     totals[key] += int(stats.get(key, 0) or 0)
+            progress.advance("articles", len(batch))
         summary = {
             "run_id": run_id,
             "articles": len(todo),

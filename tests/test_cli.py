@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import os
 import re
@@ -253,3 +255,142 @@ def test_run_with_a_configured_prefect_server_says_so_and_records_the_run_there(
             flow_run_filter=FlowRunFilter(start_time=FlowRunFilterStartTime(after_=before))
         )
     assert [r.state_name for r in runs] == ["Completed"]
+
+
+# --- output formats, limits, verbosity, progress ---------------------------------------------------------
+
+
+def stored_warehouse(tmp_path: Path) -> str:
+    """A config whose warehouse holds the small known dataset (deals with long evidence texts)."""
+    from test_warehouse_support import load_dataset, store_and_cluster
+
+    from warehouse.db import open_warehouse
+
+    config = write_config(tmp_path, [])
+    con = open_warehouse(tmp_path / "wh" / "dealradar.duckdb")
+    try:
+        store_and_cluster(con, *load_dataset())
+    finally:
+        con.close()
+    return str(config)
+
+
+def test_sql_json_is_exactly_the_rows_and_needs_no_warehouse_yet(tmp_path: Path) -> None:
+    config = str(write_config(tmp_path, []))  # no warehouse file yet: the tables are empty, SELECT 42 works
+    assert invoke("sql", "--config", config, "--format", "json", "SELECT 42 AS x").output == '[{"x": 42}]\n'
+    empty = invoke("sql", "--config", config, "--format", "json", "SELECT count(*) AS n FROM deals")
+    assert json.loads(empty.output) == [{"n": 0}] and not (tmp_path / "wh" / "dealradar.duckdb").exists()
+
+
+def test_json_of_dates_decimals_nan_lists_and_structs_is_valid(tmp_path: Path) -> None:
+    config = str(write_config(tmp_path, []))
+    query = (
+        "SELECT DATE '2025-01-02' AS d, TIMESTAMP '2025-01-02 10:30:00' AS t, "
+        "12.50::DECIMAL(10, 2) AS price, 3::DECIMAL(10, 2) AS whole, 'nan'::DOUBLE AS nan, "
+        "['a', 'b'] AS tags, {'k': DATE '2025-01-03'} AS s"
+    )
+    rows = json.loads(invoke("sql", "--config", config, "--format", "json", query).output)
+    assert rows == [{"d": "2025-01-02", "t": "2025-01-02T10:30:00", "price": 12.5, "whole": 3, "nan": None,
+                     "tags": ["a", "b"], "s": {"k": "2025-01-03"}}]  # fmt: skip
+    line = invoke("sql", "--config", config, "--format", "jsonl", query).output
+    assert json.loads(line) == rows[0] and line.count("\n") == 1
+
+
+def test_only_the_table_trims_long_cells(tmp_path: Path) -> None:
+    config = stored_warehouse(tmp_path)
+    query = "SELECT text AS evidence FROM articles WHERE length(text) > 60 ORDER BY url"
+    full = [
+        r["evidence"] for r in json.loads(invoke("sql", "--config", config, "--format", "json", query).output)
+    ]
+    assert full and all(len(e) > 60 for e in full)
+    as_csv = invoke("sql", "--config", config, "--format", "csv", query).output
+    assert [row["evidence"] for row in csv.DictReader(io.StringIO(as_csv))] == full
+    jsonl = invoke("sql", "--config", config, "--format", "jsonl", query).output.splitlines()
+    assert [json.loads(line)["evidence"] for line in jsonl] == full
+    table = invoke("sql", "--config", config, query).output
+    assert "…" in table and full[0] not in table and f"({len(full)} rows)" in table
+
+
+def test_limit_and_formats_on_deals_trends_and_alerts(tmp_path: Path) -> None:
+    config = stored_warehouse(tmp_path)
+    all_deals = json.loads(
+        invoke("deals", "--config", config, "--since", "2020-01-01", "--format", "json").output
+    )
+    two = invoke(
+        "deals", "--config", config, "--since", "2020-01-01", "--format", "jsonl", "--limit", "2"
+    ).output
+    assert len(all_deals) > 2 and [json.loads(line) for line in two.splitlines()] == all_deals[:2]
+    rounds = invoke(
+        "deals", "--config", config, "--since", "2020-01-01", "--type", "funding_round", "--format", "csv"
+    )
+    types = {row["deal_type"] for row in csv.DictReader(io.StringIO(rounds.output))}
+    assert types == {"funding_round"}
+
+    bad_type = CliRunner().invoke(main, ["deals", "--config", config, "--type", "aquisition"])
+    assert bad_type.exit_code == 2 and "'aquisition' is not one of" in bad_type.output
+    assert "funding_round" in bad_type.output
+
+    trends = json.loads(invoke("trends", "--config", config, "--format", "json").output)
+    assert {"v_deals_per_month", "v_top_investors", "v_deals_by_sector"} <= set(trends)
+    assert trends["v_amount_by_month"][0]["month"] == "2025-01-01"
+    investors = invoke(
+        "trends", "--config", config, "--view", "v_top_investors", "--format", "csv", "--limit", "1"
+    )
+    assert investors.output.splitlines()[0] == "investor,n_deals,total_amount_eur,last_deal"
+    assert len(investors.output.splitlines()) == 2
+    many = CliRunner().invoke(main, ["trends", "--config", config, "--format", "csv"])
+    assert many.exit_code == 2 and "--view" in many.output
+    lines = invoke("trends", "--config", config, "--format", "jsonl", "--view", "v_deals_per_month").output
+    assert {json.loads(line)["view"] for line in lines.splitlines()} == {"v_deals_per_month"}
+
+    assert invoke("alerts", "pending", "--config", config, "--format", "json").output == "[]\n"
+    from alerts.outbox import TABLE_COLUMNS
+
+    header = invoke("alerts", "pending", "--config", config, "--format", "csv").output
+    assert header == ",".join(TABLE_COLUMNS) + "\n"
+
+
+def run_cli(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "flows.cli", *args], cwd=cwd, capture_output=True, text=True, timeout=300
+    )
+
+
+def test_verbose_shows_our_info_lines_and_quiet_hides_warnings(tmp_path: Path) -> None:
+    config = str(write_config(tmp_path, []))
+    quiet_default = run_cli("sql", "--config", config, "SELECT 1 AS one")
+    verbose = run_cli("-v", "sql", "--config", config, "SELECT 1 AS one")
+    assert "querying an empty one" not in quiet_default.stderr
+    assert "INFO" in verbose.stderr and "querying an empty one" in verbose.stderr
+    assert verbose.stdout == quiet_default.stdout  # the result itself does not change
+
+
+def test_extract_deals_shows_progress_lines_when_not_on_a_terminal(tmp_path: Path) -> None:
+    source = tmp_path / "in.jsonl"
+    source.write_text(
+        "".join(json.dumps({"id": f"a{i}", "title": "Titolo", "text": "Nessuna notizia oggi."}) + "\n"
+                for i in range(3)),
+        encoding="utf-8",
+    )  # fmt: skip
+    shown = run_cli("extract-deals", str(source), "-o", str(tmp_path / "out.jsonl"))
+    assert shown.returncode == 0 and "articles: 0/3" in shown.stderr and "articles: 3/3" in shown.stderr
+    quiet = run_cli("-q", "extract-deals", str(source), "-o", str(tmp_path / "out2.jsonl"))
+    assert quiet.returncode == 0 and "articles:" not in quiet.stderr and "3 articles" in quiet.stdout
+
+
+@pytest.mark.slow
+@pytest.mark.usefixtures("prefect_harness")
+def test_run_warns_once_per_failed_feed_and_shows_progress_lines(tmp_path: Path) -> None:
+    from prefect.settings import PREFECT_API_URL
+
+    config = write_config(tmp_path, [{"name": "Feed Spento", "url": "http://127.0.0.1:9/feed.xml"}])
+    env = {**os.environ, "PREFECT_API_URL": str(PREFECT_API_URL.value())}  # the session's test server
+    shown = subprocess.run([sys.executable, "-m", "flows.cli", "run", "--config", str(config)],
+                           cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)  # fmt: skip
+    assert shown.stderr.count("feed Feed Spento (http://127.0.0.1:9/feed.xml) failed") == 1, shown.stderr
+    assert "feeds: 0/1" in shown.stderr and "feeds: 1/1" in shown.stderr  # not a terminal: plain lines
+    assert shown.returncode == 1 and "every feed failed" in shown.stderr
+    quiet = subprocess.run([sys.executable, "-m", "flows.cli", "-q", "run", "--config", str(config)],
+                           cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)  # fmt: skip
+    assert "Feed Spento (" not in quiet.stderr and "feeds:" not in quiet.stderr
+    assert quiet.returncode == 1 and "failed feed Feed Spento" in quiet.stdout  # the summary still says it

@@ -273,9 +273,13 @@ def test_reading_statements_of_every_kind_run(filled):
     assert query_readonly(filled, "SELECT count(*) FROM deals WHERE n_sources >= ?", [2])[1] == [(1,)]
 
 
-def test_missing_warehouse_read_only_is_a_clear_error(tmp_path):
+def test_missing_warehouse_read_only_is_a_clear_error_but_sql_sees_empty_tables(tmp_path):
     with pytest.raises(WarehouseError, match="does not exist yet"):
-        query_readonly(tmp_path / "nothing.duckdb", "SELECT 1")
+        open_warehouse(tmp_path / "nothing.duckdb", read_only=True)
+    # `dealradar sql` before the first run: the schema with every table empty, and no file made
+    assert query_readonly(tmp_path / "nothing.duckdb", "SELECT count(*) AS n FROM deals") == (["n"], [(0,)])
+    with pytest.raises(WarehouseError, match="read-only"):
+        query_readonly(tmp_path / "nothing.duckdb", "DELETE FROM deals")
     assert not (tmp_path / "nothing.duckdb").exists()
 
 

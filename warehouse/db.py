@@ -80,16 +80,24 @@ def open_warehouse(
 
 
 def query_readonly(
-    path: str | Path, sql: str, params: Sequence[Any] | None = None
+    path: str | Path, sql: str, params: Sequence[Any] | None = None, *, limit: int | None = None
 ) -> tuple[list[str], list[tuple]]:
-    """Run one statement on a read-only connection and close it at once (for `dealradar sql`).
+    """Run one statement on a read-only connection and close it at once (for `dealradar sql`); at most
+    `limit` rows are fetched.
 
     Only reading statements (SELECT/FROM/WITH, DESCRIBE, SHOW, SUMMARIZE, EXPLAIN, PRAGMA, CALL) are run:
     a read-only connection refuses INSERT/UPDATE/DELETE/CREATE, but would still let ATTACH open another
     file for writing or COPY ... TO write files, so those are refused up front with a clear error.
+    Before the first run there is no file: the statement runs on an empty in-memory warehouse with the
+    same schema (every table empty), so `SELECT 42` and `SELECT count(*) FROM deals` still answer.
     """
     _check_reading_statement(sql)
-    con = open_warehouse(path, read_only=True, lock_timeout_s=0)
+    if Path(path).exists():
+        con = open_warehouse(path, read_only=True, lock_timeout_s=0)
+    else:
+        log.info("no warehouse at %s yet: querying an empty one", path)
+        con = duckdb.connect(":memory:")
+        apply_migrations(con)
     try:
         try:
             result = con.execute(sql, params) if params else con.execute(sql)
@@ -100,7 +108,7 @@ def query_readonly(
         if result.description is None:
             return [], []
         columns = [d[0] for d in result.description]
-        return columns, result.fetchall()
+        return columns, result.fetchall() if limit is None else result.fetchmany(limit)
     finally:
         con.close()
 

@@ -11,37 +11,43 @@ from typing import Any
 import duckdb
 
 from warehouse.load import now_utc
+from warehouse.views import TREND_VIEW_TITLES, TREND_VIEWS  # noqa: F401  (TREND_VIEWS: re-exported)
 
-# (title, view, row limit) of the tables `dealradar trends` prints.
-TREND_VIEWS: list[tuple[str, str, int]] = [
-    ("Deals per month by type (latest 12 months)", "v_deals_per_month", 12),
-    ("Disclosed amount by month (EUR)", "v_amount_by_month", 12),
-    ("Most active acquirers", "v_top_acquirers", 10),
-    ("Most active investors", "v_top_investors", 10),
-    ("Most funded targets", "v_top_funded_targets", 10),
-    ("Deals by sector", "v_deals_by_sector", 20),
-    ("New deals in the last run", "v_new_deals", 20),
-]
 DEAL_COLUMNS = (
     "first_seen::DATE AS first_seen, last_seen::DATE AS last_seen, deal_type, acquirer, target, amount, "
     "currency, round(amount_eur) AS amount_eur, stake_pct, status, n_sources, n_mentions, deal_id"
 )
 
 
-def trend_tables(con: duckdb.DuckDBPyConnection) -> list[tuple[str, list[str], list[tuple]]]:
+def trend_tables(
+    con: duckdb.DuckDBPyConnection, *, views: Sequence[str] | None = None, limit: int | None = None
+) -> list[tuple[str, list[str], list[tuple]]]:
     """The main trend views as (title, columns, rows), ready for `format_table`."""
+    results = trend_results(con, views=views, limit=limit)
+    return [(title, columns, rows) for _, title, columns, rows in results]
+
+
+def trend_results(
+    con: duckdb.DuckDBPyConnection, *, views: Sequence[str] | None = None, limit: int | None = None
+) -> list[tuple[str, str, list[str], list[tuple]]]:
+    """(view, title, columns, rows) of the trend views (all, or `views`), each cut at its usual number of
+    rows or at `limit`; the monthly views keep their latest rows, in date order."""
     tables = []
-    for title, view, limit in TREND_VIEWS:
+    for view, (title, limit_rows) in TREND_VIEW_TITLES.items():
+        if views and view not in views:
+            continue
+        n = limit_rows if limit is None else limit
         if view == "v_deals_per_month":
-            sql = (
-                f"SELECT * FROM {view} WHERE month > (SELECT max(month) FROM {view}) - INTERVAL {limit} MONTH"
-            )
+            sql = f"SELECT * FROM {view} WHERE month > (SELECT max(month) FROM {view}) - INTERVAL {n} MONTH"
         elif view == "v_amount_by_month":
-            sql = f"SELECT * FROM (SELECT * FROM {view} ORDER BY month DESC LIMIT {limit}) ORDER BY month"
+            sql = f"SELECT * FROM (SELECT * FROM {view} ORDER BY month DESC LIMIT {n}) ORDER BY month"
         else:
-            sql = f"SELECT * FROM {view} LIMIT {limit}"
+            sql = f"SELECT * FROM {view} LIMIT {n}"
         result = con.execute(sql)
-        tables.append((title, [d[0] for d in result.description], result.fetchall()))
+        rows = result.fetchall()
+        if limit is not None:  # a month of deals per type is several rows: keep the latest `limit`
+            rows = rows[len(rows) - limit :] if limit else []
+        tables.append((view, title, [d[0] for d in result.description], rows))
     return tables
 
 
@@ -68,10 +74,12 @@ def list_deals(
     min_amount_eur: float | None = None,
     *,
     deal_type: str | None = None,
+    limit: int | None = None,
 ) -> tuple[list[str], list[tuple]]:
     """Deals with a mention since `since` (all when None), of the given types, at least `min_amount_eur`.
 
-    `deal_type` is a one-type shorthand for `types` (the CLI's --type). Newest mention first.
+    `deal_type` is a one-type shorthand for `types` (the CLI's --type). Newest mention first; at most
+    `limit` deals.
     """
     if deal_type:
         types = [*(types or []), deal_type]
@@ -86,7 +94,8 @@ def list_deals(
         where.append("amount_eur >= ?")
         params.append(float(min_amount_eur))
     result = con.execute(
-        f"SELECT {DEAL_COLUMNS} FROM deals WHERE {' AND '.join(where)} ORDER BY last_seen DESC, deal_id",
+        f"SELECT {DEAL_COLUMNS} FROM deals WHERE {' AND '.join(where)} ORDER BY last_seen DESC, deal_id"
+        + ("" if limit is None else f" LIMIT {int(limit)}"),
         params,
     )
     return [d[0] for d in result.description], result.fetchall()
