@@ -4,6 +4,11 @@ Function words ("di", "the", "und"...) make up a third of any running text and d
 so counting them tells Italian from English, French, German, Spanish and Portuguese reliably on a
 paragraph. Words shared by several languages ("a", "la", "de") count for each of them; the distinctive
 ones decide. Too little text gives None rather than a guess.
+
+Measured against py3langid (`python benchmarks/libraries.py`): both name 281/281 Italian articles right;
+on 160-character snippets and short sentences in other languages py3langid is always right where this says
+None (unsure, so the article is kept) for 5/281 and 3/30, but it is five times slower per article and its
+model takes about a second to load in each process. This one is kept: it is never wrong, only unsure.
 """
 
 from __future__ import annotations

@@ -195,6 +195,29 @@ def test_robots_txt_is_fetched_once_and_honoured_for_pages_not_for_feeds(web: Lo
     assert "/private/x" not in paths and "/private/feed.xml" in paths
 
 
+def test_robots_txt_wildcards_and_longest_match_are_honoured(web: LoopbackServer) -> None:
+    rules = b"User-agent: *\nDisallow: /*.pdf$\nDisallow: /news\nAllow: /news/economia/\n"
+    paths = ["/report.pdf", "/report.pdf?v=2", "/news/sport/1", "/news/economia/1"]
+    server = serve(web, {"/robots.txt": Response(200, rules), **{p: Response(200, BODY) for p in paths}})
+
+    async def run() -> dict[str, str]:
+        outcome = {}
+        async with SafeFetcher(settings()) as fetcher:
+            for path in paths:
+                try:
+                    await fetcher.get(server.url(path), max_bytes=10_000)
+                    outcome[path] = "fetched"
+                except FetchError as exc:
+                    outcome[path] = exc.kind
+        return outcome
+
+    assert asyncio.run(run()) == {
+        "/report.pdf": "robots", "/report.pdf?v=2": "fetched", "/news/sport/1": "robots",
+        "/news/economia/1": "fetched",
+    }  # fmt: skip
+    assert "/report.pdf" not in server.paths_requested()
+
+
 def test_robots_txt_switched_off_is_not_fetched(web: LoopbackServer) -> None:
     routes = {"/robots.txt": Response(200, b"User-agent: *\nDisallow: /\n"), "/a": Response(200, BODY)}
     server = serve(web, routes)
