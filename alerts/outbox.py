@@ -15,7 +15,7 @@ import logging
 import re
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import duckdb
@@ -23,6 +23,7 @@ import duckdb
 from alerts.render import Change, DealView, Message, format_money, render_digest, render_instant
 from alerts.rules import deal_names, effective_rules, matches, watchlist_hits
 from alerts.settings import AlertRule, AlertsSettings
+from extractors.clock import naive_utc, utc_now_naive
 from warehouse.bulk import insert_columns
 from warehouse.db import transaction
 
@@ -48,15 +49,9 @@ class OutboxRow:
     message: Message
 
 
-def utcnow() -> datetime:
-    """Naive UTC, the warehouse's timestamp convention."""
-    return datetime.now(UTC).replace(tzinfo=None)
-
-
 def as_naive_utc(moment: datetime | None) -> datetime:
-    if moment is None:
-        return utcnow()
-    return moment.astimezone(UTC).replace(tzinfo=None) if moment.tzinfo else moment
+    """`moment` (now when None) as naive UTC."""
+    return naive_utc(moment) or utc_now_naive()
 
 
 def channel_id(url: str) -> str:
@@ -245,7 +240,7 @@ def enqueue_alerts(con: duckdb.DuckDBPyConnection, settings: AlertsSettings, run
     deal_ids = [d["deal_id"] for d in deals]
     mentions = _mentions(con, deal_ids)
     announced = _last_announced(con, deal_ids)
-    now = utcnow()
+    now = utc_now_naive()
     plan = [(dest, _due_here(dest, deals, mentions, announced)) for dest in destinations(rules)]
     owed = {item.deal["deal_id"]: item.deal for _, due in plan for item in due}
     held = _held_back(con, settings, run_id, list(owed.values()), mentions, now)

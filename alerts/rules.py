@@ -6,12 +6,11 @@ stake_pct, status) plus the sites of its (non-background) mentions.
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 from alerts.settings import DEFAULT_RULE_NAME, AlertRule, AlertsSettings, WatchItem
+from extractors.names import name_tokens
 
 
 class UnknownRule(ValueError):
@@ -33,15 +32,6 @@ def find_rule(settings: AlertsSettings, name: str) -> AlertRule:
             return rule
     known = ", ".join(r.name for r in effective_rules(settings)) or "none configured"
     raise UnknownRule(f"no alert rule named {name!r} (rules: {known})")
-
-
-def name_tokens(text: str | None) -> tuple[str, ...]:
-    """Lower-case, accent-free word tokens: "Società Ëlite S.p.A." -> ("societa", "elite", "s", "p", "a")."""
-    if not text:
-        return ()
-    decomposed = unicodedata.normalize("NFKD", text)
-    bare = "".join(c for c in decomposed if not unicodedata.combining(c))
-    return tuple(re.findall(r"\w+", bare.casefold()))
 
 
 def _contains(haystack: tuple[str, ...], needle: tuple[str, ...]) -> bool:

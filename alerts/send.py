@@ -34,6 +34,7 @@ from alerts import outbox
 from alerts.render import Message, render_instant, sample_view
 from alerts.rules import effective_rules, find_rule
 from alerts.settings import AlertsSettings
+from extractors.clock import utc_now_naive
 
 with warnings.catch_warnings():
     # apprise's e-mail plugin loads pgpy, which imports the deprecated stdlib module imghdr; loading it here,
@@ -207,7 +208,7 @@ def _send_row(
     attempts = outbox.mark_sending(con, row.alert_id, moment)  # committed before the channel sees anything
     error = deliver(url, row.message, row.alert_id, settings.send_timeout_s)
     if error is None:
-        outbox.mark_sent(con, row.alert_id, outbox.utcnow() if real_clock else moment)
+        outbox.mark_sent(con, row.alert_id, utc_now_naive() if real_clock else moment)
         return True
     status = outbox.mark_failed(con, row.alert_id, error, moment, settings)
     log.warning("alert %s to %s (rule %s) failed, attempt %d/%d%s: %s", row.alert_id, row.channel_label,

@@ -33,10 +33,10 @@ from alerts.outbox import (
     outbox_rows,
     outbox_table,
     pending,
-    utcnow,
 )
 from alerts.send import ALERT_ID_HEADER, send_pending, send_test
 from alerts.settings import AlertsSettings
+from extractors.clock import utc_now_naive
 from extractors.models import Article, DealEvent
 from warehouse.cluster import cluster_new_events
 from warehouse.db import apply_migrations, open_warehouse
@@ -312,7 +312,7 @@ def test_filters_on_amount_stake_status_and_site(con, webhook):
 def test_receiver_down_gets_the_message_on_the_next_run_once(con):
     port = free_port()  # nothing listens there on the first run
     settings = Alerts(urls=[f"json://127.0.0.1:{port}/hook"], retry_backoff_s=600)
-    t0 = utcnow() + timedelta(seconds=1)
+    t0 = utc_now_naive() + timedelta(seconds=1)
     run = night(con, ["intesa", "round"])
 
     # One attempt: the second message is not tried against a channel that just failed.
@@ -340,7 +340,7 @@ def test_receiver_down_gets_the_message_on_the_next_run_once(con):
 def test_after_max_attempts_a_message_is_parked_but_still_listed(con):
     down = f"json://127.0.0.1:{free_port()}/hook"
     settings = Alerts(urls=[down], max_attempts=2, retry_backoff_s=1)
-    t0 = utcnow() + timedelta(seconds=1)
+    t0 = utc_now_naive() + timedelta(seconds=1)
     alerts_of_run(con, settings, night(con, ["round"]), now=t0)
     send_pending(con, settings, now=t0 + timedelta(hours=1))
     assert send_pending(con, settings, now=t0 + timedelta(days=1)) == {"sent": 0, "failed": 0, "deferred": 0}
@@ -419,7 +419,7 @@ def test_missing_secret_is_a_clear_error_on_the_row(con, monkeypatch, webhook):
 
 def test_cooldown_holds_an_update_back_then_sends_it(con, webhook):
     settings = Alerts(rules=[{"name": "calm", "channels": [webhook.url()], "cooldown_hours": 24}])
-    t0 = utcnow()
+    t0 = utc_now_naive()
     alerts_of_run(con, settings, night(con, ["zeta-1"]))
     assert alerts_of_run(con, settings, night(con, ["zeta-closed"]))["deferred"] == 1
     assert len(webhook.calls) == 1
@@ -524,7 +524,7 @@ def test_an_update_for_rules_sharing_a_channel_is_one_message_from_the_rules_tha
         {"name": "rumours", "channels": [webhook.url()], "statuses": ["rumor"]},
     ]
     settings = Alerts(rules=rules)
-    t0 = utcnow()
+    t0 = utc_now_naive()
     alerts_of_run(con, settings, night(con, ["zeta-1", "zeta-2"]))
     # The closing: "once" wants no updates and "rumours" no completed deal; "calm" waits out its cool-down.
     assert alerts_of_run(con, settings, night(con, ["zeta-closed"])) == {
@@ -602,7 +602,7 @@ def test_an_old_warehouse_keeps_its_queued_alerts_and_folds_duplicates_on_upgrad
         deal["Pagamenti Lampo"],
         deal["Contabile Cloud S.r.l."],
     )
-    url, t0 = webhook.url(), utcnow() - timedelta(hours=2)
+    url, t0 = webhook.url(), utc_now_naive() - timedelta(hours=2)
     _as_0x_queued(old, "old-intesa-a", "a", url, intesa, "pending", t0)  # the receiver was down: both
     _as_0x_queued(old, "old-intesa-b", "b", url, intesa, "pending", t0 + timedelta(seconds=1))  # pending
     _as_0x_queued(old, "old-lampo-a", "a", url, lampo, "sent", t0)  # one went out before the other failed

@@ -22,9 +22,10 @@ from alerts.render import (
     sample_view,
     title_safe,
 )
-from alerts.rules import UnknownRule, effective_rules, find_rule, matches, name_tokens
+from alerts.rules import UnknownRule, effective_rules, find_rule, matches
 from alerts.send import MissingSecret, expand_channel, redact
 from alerts.settings import AlertRule, AlertsSettings
+from extractors.names import name_tokens
 
 DEAL = {
     "deal_type": "acquisition",

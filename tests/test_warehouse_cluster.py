@@ -9,7 +9,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from test_warehouse_support import article, event, load_dataset, store_and_cluster
 
-from warehouse.cluster import BACKGROUND_REASON, normalise_name
+from extractors.names import normalise_name
+from warehouse.cluster import BACKGROUND_REASON
 from warehouse.db import open_warehouse
 
 

@@ -25,21 +25,19 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import re
-import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from functools import lru_cache
 from typing import Any
 
 import duckdb
 
+from extractors.clock import utc_now_naive as now_utc
+from extractors.names import normalise_name
 from warehouse.bulk import insert_columns, temp_table
 from warehouse.db import transaction
 from warehouse.fx import to_eur
-from warehouse.load import now_utc
 
 log = logging.getLogger(__name__)
 
@@ -59,32 +57,8 @@ _FUNDING_FAMILY = frozenset({"funding_round", "investment"})
 # The deal a mix of mentions describes: a round with its investors' stakes is a funding_round, an
 # acquisition also reported as a stake purchase is an acquisition. "investment" only when nothing else is.
 _UMBRELLA_ORDER = ("funding_round", "acquisition", "merger", "exit", "ipo", "partnership", "investment")
-# Legal forms dropped from the end of a name: "Satispay S.p.A." and "Satispay" are the same company.
-_LEGAL_FORMS = frozenset(
-    {"spa", "srl", "srls", "sapa", "sas", "snc", "sb", "scarl", "scrl", "coop", "inc", "incorporated", "ltd"}
-    | {"limited", "llc", "llp", "plc", "gmbh", "ag", "sa", "sarl", "nv", "bv", "corp", "corporation", "co"}
-    | {"kg", "oy", "ab", "as", "bhd", "pte", "sgr"}
-)
 BACKGROUND_REASON = "background mention (a past deal given as context): stored, not clustered"
 NO_NAME_REASON = "no company named: not clustered"
-
-
-@lru_cache(maxsize=100_000)
-def normalise_name(name: str | None) -> str:
-    """Comparable form of a company name: no accents, case, punctuation or trailing legal form.
-
-    "Satispay S.p.A." -> "satispay"; "Società Cattolica, S.r.l." -> "societa cattolica"; "" for no name.
-    """
-    if not name:
-        return ""
-    # Decompose, case-fold, decompose again: both steps can produce what the other one changes.
-    text = unicodedata.normalize("NFKD", unicodedata.normalize("NFKD", name).casefold())
-    text = "".join(ch for ch in text if not unicodedata.combining(ch))
-    text = text.replace("&", " and ").replace(".", "")
-    tokens = re.sub(r"[^\w]+", " ", text).split()
-    while len(tokens) > 1 and tokens[-1] in _LEGAL_FORMS:
-        tokens.pop()
-    return " ".join(tokens)
 
 
 def compatible_types(a: str, b: str) -> bool:

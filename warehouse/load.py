@@ -12,11 +12,13 @@ import logging
 import re
 import uuid
 from collections.abc import Iterable, Sequence
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any
 
 import duckdb
 
+from extractors.clock import naive_utc as utc_naive
+from extractors.clock import utc_now_naive as now_utc
 from extractors.models import Article, DealEvent, FeedResult, FeedState
 from warehouse.bulk import insert_columns
 from warehouse.db import transaction
@@ -25,19 +27,6 @@ from warehouse.fx import to_eur
 log = logging.getLogger(__name__)
 
 RUN_STATUSES = ("running", "ok", "partial", "failed")
-
-
-def utc_naive(moment: datetime | None) -> datetime | None:
-    """`moment` as naive UTC (aware values are converted; naive ones are taken as UTC already)."""
-    if moment is None:
-        return None
-    if moment.tzinfo is not None:
-        moment = moment.astimezone(UTC).replace(tzinfo=None)
-    return moment
-
-
-def now_utc() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
 
 
 # --- runs --------------------------------------------------------------------------------------------------

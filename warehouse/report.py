@@ -18,7 +18,7 @@ from typing import Any
 
 import duckdb
 
-from warehouse.load import now_utc
+from extractors.clock import utc_now_naive as now_utc
 
 # One colour per deal type in every chart (Plotly's default palette, in the types' usual order).
 TYPE_COLOURS = {

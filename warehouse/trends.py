@@ -10,7 +10,7 @@ from typing import Any
 
 import duckdb
 
-from warehouse.load import now_utc
+from extractors.clock import utc_now_naive as now_utc
 from warehouse.views import TREND_VIEW_TITLES, TREND_VIEWS  # noqa: F401  (TREND_VIEWS: re-exported)
 
 DEAL_COLUMNS = (

@@ -1,0 +1,42 @@
+"""Company names made comparable: the one normaliser the warehouse (clustering, trend views' keys) and the
+alert rules (watchlists) use, and the deal extractor can use too.
+
+"Satispay S.p.A.", "SATISPAY SpA" and "Satispay" are one company: accents, case, punctuation and a trailing
+legal form do not count.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+
+# Legal forms dropped from the end of a name (Italian first, then the ones foreign buyers carry).
+LEGAL_FORMS = frozenset(
+    {"spa", "srl", "srls", "sapa", "sas", "snc", "sb", "scarl", "scrl", "coop", "inc", "incorporated", "ltd"}
+    | {"limited", "llc", "llp", "plc", "gmbh", "ag", "sa", "sarl", "nv", "bv", "corp", "corporation", "co"}
+    | {"kg", "oy", "ab", "as", "bhd", "pte", "sgr"}
+)
+
+
+@lru_cache(maxsize=100_000)
+def normalise_name(name: str | None) -> str:
+    """Comparable form of a company name: no accents, case, punctuation or trailing legal form.
+
+    "Satispay S.p.A." -> "satispay"; "Società Cattolica, S.r.l." -> "societa cattolica"; "" for no name.
+    """
+    if not name:
+        return ""
+    # Decompose, case-fold, decompose again: both steps can produce what the other one changes.
+    text = unicodedata.normalize("NFKD", unicodedata.normalize("NFKD", name).casefold())
+    text = "".join(ch for ch in text if not unicodedata.combining(ch))
+    text = text.replace("&", " and ").replace(".", "")
+    tokens = re.sub(r"[^\w]+", " ", text).split()
+    while len(tokens) > 1 and tokens[-1] in LEGAL_FORMS:
+        tokens.pop()
+    return " ".join(tokens)
+
+
+def name_tokens(name: str | None) -> tuple[str, ...]:
+    """The words of the normalised name: ("societa", "elite") for "Società Ëlite S.p.A."."""
+    return tuple(normalise_name(name).split())
