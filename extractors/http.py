@@ -13,7 +13,10 @@ What it guarantees, whatever the server does:
 - politeness: a global and a per-host concurrency limit, a per-host minimum delay (raised by robots.txt
   Crawl-delay), robots.txt honoured for pages (`check_robots=True`);
 - retries with exponential back-off for transient failures (timeouts, connection errors, 429 with
-  Retry-After, 500/502/503/504); 404, 410 and other 4xx are terminal and never retried.
+  Retry-After, 500/502/503/504); 404, 410 and other 4xx are terminal and never retried. A transfer that
+  used up its whole time budget (a server trickling bytes) or a server asking for a longer pause than a run
+  gives is not retried in this run either: `FetchError.retry_later` tells the caller to try next run.
+  The loop is tenacity's (`AsyncRetrying`); the policy (what is retried, how long to wait) is ours.
 
 Errors are `FetchError(reason, transient, status)`; `kind` is a short code for logs and skip reasons.
 """
@@ -38,6 +41,7 @@ from typing import Any
 
 import httpcore
 import httpx
+import tenacity
 from protego import Protego
 
 from extractors.settings import FetchSettings
@@ -58,7 +62,7 @@ class FetchError(Exception):
     """A URL could not be fetched. `transient` says whether trying again later may work."""
 
     def __init__(self, reason: str, transient: bool, status: int | None = None, kind: str = "error",
-                 retry_after: float | None = None):
+                 retry_after: float | None = None, retry_later: bool = False):
         reason = redact_url(reason)  # messages carry URLs into logs and the warehouse: no credentials
         super().__init__(reason)
         self.reason = reason
@@ -66,6 +70,9 @@ class FetchError(Exception):
         self.status = status
         self.kind = kind  # short code: timeout, connect, http_status, too_large, blocked_address, robots...
         self.retry_after = retry_after  # seconds the server asked us to wait (429/503), when it said
+        # Transient, but not worth another try within this run: the transfer used its whole time budget,
+        # or the server asked for a longer pause than a run gives. The next run tries again.
+        self.retry_later = transient and retry_later
 
     def __str__(self) -> str:
         return f"{self.reason} (status {self.status})" if self.status else self.reason
@@ -298,6 +305,16 @@ def _parse_retry_after(value: str | None) -> float | None:
     return max(0.0, (when - datetime.now(UTC)).total_seconds())
 
 
+def _worth_retrying_now(exc: BaseException) -> bool:
+    return isinstance(exc, FetchError) and exc.transient and not exc.retry_later
+
+
+def _log_retry(url: str, state: tenacity.RetryCallState) -> None:
+    exc = state.outcome.exception() if state.outcome else None
+    delay = state.next_action.sleep if state.next_action else 0.0
+    log.info("retrying %s in %.1fs after: %s", url, delay, exc)
+
+
 def _check_scheme(url: httpx.URL) -> None:
     if url.scheme not in ("http", "https"):
         scheme = url.scheme or "(none)"
@@ -394,29 +411,23 @@ class SafeFetcher:
         """
         if self._client is None:
             raise RuntimeError("SafeFetcher must be used as 'async with SafeFetcher(settings) as f'")
-        attempts = 1 + self.settings.retries
-        for attempt in range(attempts):
-            try:
-                return await self._follow(url, max_bytes, etag, last_modified, accept, check_robots)
-            except FetchError as exc:
-                if not exc.transient or attempt == attempts - 1:
-                    raise
-                delay = self._retry_delay(exc, attempt)
-                if delay is None:
-                    raise
-                log.info("retrying %s in %.1fs after: %s", redact_url(url), delay, exc)
-                await asyncio.sleep(delay)
-        raise AssertionError("unreachable")
+        retrying = tenacity.AsyncRetrying(
+            stop=tenacity.stop_after_attempt(1 + self.settings.retries),
+            retry=tenacity.retry_if_exception(_worth_retrying_now),
+            wait=self._retry_delay,
+            before_sleep=functools.partial(_log_retry, redact_url(url)),
+            reraise=True,  # the caller sees the last FetchError itself, not tenacity's RetryError
+        )
+        return await retrying(self._follow, url, max_bytes, etag, last_modified, accept, check_robots)
 
     # -- retries --------------------------------------------------------------------------------------
 
-    def _retry_delay(self, exc: FetchError, attempt: int) -> float | None:
-        backoff = self.settings.retry_backoff_s * (2**attempt)
-        if exc.retry_after is None:
-            return backoff
-        if exc.retry_after > self.settings.max_retry_after_s:
-            return None  # the server asks for a longer pause than a run can give: the next run retries
-        return max(exc.retry_after, backoff)
+    def _retry_delay(self, state: tenacity.RetryCallState) -> float:
+        """Exponential back-off from `retry_backoff_s`; a server's Retry-After wins when it is longer."""
+        backoff = self.settings.retry_backoff_s * (2 ** (state.attempt_number - 1))
+        exc = state.outcome.exception() if state.outcome else None
+        retry_after = exc.retry_after if isinstance(exc, FetchError) else None
+        return max(retry_after or 0.0, backoff)
 
     # -- one attempt: a chain of redirects, each hop checked and within its own deadline ----------------
 
@@ -447,8 +458,10 @@ class SafeFetcher:
             async with asyncio.timeout(self.settings.total_timeout_s):
                 return await self._request_once(url, headers, max_bytes)
         except TimeoutError as exc:
+            # A server that kept us the whole budget (trickling bytes) would keep us as long again: trying
+            # it twice more tripled the night's longest wait. The next run tries it once more.
             raise FetchError(f"no complete answer within {self.settings.total_timeout_s}s from {url}", True,
-                             kind="timeout") from exc
+                             kind="time_budget", retry_later=True) from exc
 
     def _next_hop(self, current: httpx.URL, headers: dict[str, str], hops: list[str],
                   start: str) -> httpx.URL:
@@ -473,8 +486,10 @@ class SafeFetcher:
         if 200 <= status < 300:
             return FetchResponse(url, str(final), status, headers, body, redirects=hops)
         retry_after = _parse_retry_after(headers.get("retry-after")) if status in (429, 503) else None
+        # A server asking for a longer pause than a run can give: the next run asks again.
+        too_long = retry_after is not None and retry_after > self.settings.max_retry_after_s
         raise FetchError(f"HTTP {status} from {final}", status in _TRANSIENT_STATUSES, status,
-                         kind="http_status", retry_after=retry_after)
+                         kind="http_status", retry_after=retry_after, retry_later=too_long)
 
     async def _request_once(self, url: httpx.URL, headers: dict[str, str],
                             max_bytes: int) -> tuple[int, dict[str, str], bytes]:
