@@ -10,8 +10,9 @@ hands the bytes to `extract_article`, the pure part:
 - cookie-consent walls and paywall stubs are recognised by their vocabulary and never reach deal
   extraction (skip_reason "consent_wall" / "paywall"), unless the feed itself carries the full text;
 - an article not in `settings.languages` is kept with skip_reason "language:xx";
-- a transient failure with nothing to fall back on sets transient_failure=True: the flow does not store
-  it, so the next run tries again.
+- a transient failure with nothing to fall back on, or one the fetcher left to the next run
+  (`FetchError.retry_later`), sets transient_failure=True: the flow does not store it, so the next run
+  tries again.
 """
 
 from __future__ import annotations
@@ -248,7 +249,9 @@ async def _fetch_one(entry: FeedEntry, settings: FetchSettings, fetcher: SafeFet
         log.exception("extracting %s failed", entry.url)
         article = extract_article(entry, None, final_url, None, languages=settings.languages)
         article.skip_reason = article.skip_reason or f"extraction_failed:{type(exc).__name__}"
-    if error is not None and article.extraction == "none":
+    if error is not None and (article.extraction == "none" or error.retry_later):
+        # retry_later (out of time, server asked for a long pause): the page was not tried again in this
+        # run, so it is not given up for the feed's teaser either; the next run fetches it.
         article.skip_reason = f"fetch_failed:{error.status or error.kind}"
         article.transient_failure = error.transient
     return article

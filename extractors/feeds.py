@@ -8,7 +8,8 @@ FeedParseError. Decisions worth knowing:
 - bytes are handed to feedparser as a stream, never as a bare bytes object: feedparser treats bytes
   that happen to be a file path ("/etc/passwd") as a file name and would read that file.
 - entries without a usable http(s) link are skipped (logged); duplicate links keep the newest entry;
-  only the newest `max_entries_per_feed` are kept.
+  entries come newest first, all of them: the per-feed cap is applied to the *new* ones by
+  extractors.crawl, which defers the rest to the next run instead of dropping them.
 - dates up to a day in the future are clamped to now (publishers' clocks and zones are sloppy); dates
   further ahead are dropped (None) because they are wrong, and a wrong date would sort the entry first.
 """
@@ -186,8 +187,9 @@ def _looks_like_html(content: bytes) -> bool:
 
 
 def parse_feed(source: FeedSource, content: bytes, content_type: str | None, *,
-               max_entries: int = 500) -> list[FeedEntry]:
-    """Entries of an RSS/Atom/RDF document, newest first, at most `max_entries`. Raises FeedParseError."""
+               max_entries: int | None = None) -> list[FeedEntry]:
+    """Entries of an RSS/Atom/RDF document, newest first (at most `max_entries` when given; the size cap
+    on feeds bounds them otherwise). Raises FeedParseError."""
     if not isinstance(content, bytes | bytearray) or not content.strip():
         raise FeedParseError("empty document")
     content = bytes(content)
@@ -215,7 +217,7 @@ def parse_feed(source: FeedSource, content: bytes, content_type: str | None, *,
     return _select(source, raw_entries, max_entries)
 
 
-def _select(source: FeedSource, raw_entries: Sequence[Any], max_entries: int) -> list[FeedEntry]:
+def _select(source: FeedSource, raw_entries: Sequence[Any], max_entries: int | None) -> list[FeedEntry]:
     by_url: dict[str, FeedEntry] = {}
     now = datetime.now(UTC)
     for raw in raw_entries:
@@ -227,11 +229,9 @@ def _select(source: FeedSource, raw_entries: Sequence[Any], max_entries: int) ->
             by_url[entry.url] = entry
     duplicates = sum(1 for _ in raw_entries) - len(by_url)
     entries = sorted(by_url.values(), key=_newest_first)  # stable: undated entries keep feed order
-    if len(entries) > max_entries:
-        log.info("feed %s has %d entries; keeping the newest %d", source.name, len(entries), max_entries)
     if duplicates > 0:
         log.debug("feed %s: %d entries skipped or merged as duplicates", source.name, duplicates)
-    return entries[:max_entries]
+    return entries if max_entries is None else entries[:max_entries]
 
 
 def _newest_first(entry: FeedEntry) -> tuple[int, float]:
@@ -322,12 +322,14 @@ async def fetch_feeds(
     if fetcher is None:
         async with SafeFetcher(settings) as own:
             return await fetch_feeds(sources, states, settings, own)
-    jobs = [_fetch_one(source, states.get(source.url), settings, fetcher) for source in sources]
+    jobs = [fetch_feed(source, states.get(source.url), settings, fetcher) for source in sources]
     return list(await asyncio.gather(*jobs))
 
 
-async def _fetch_one(source: FeedSource, state: FeedState | None, settings: FetchSettings,
+async def fetch_feed(source: FeedSource, state: FeedState | None, settings: FetchSettings,
                      fetcher: SafeFetcher) -> FeedResult:
+    """One feed, conditionally (ETag / Last-Modified of `state`), parsed. Never raises for a bad feed:
+    its failure is logged here (once) and returned as a "failed" result."""
     started = time.monotonic()
     old_etag = state.etag if state else None
     old_modified = state.last_modified if state else None
@@ -340,8 +342,7 @@ async def _fetch_one(source: FeedSource, state: FeedState | None, settings: Fetc
             return FeedResult(source, "not_modified", etag=response.etag or old_etag,
                               last_modified=response.last_modified or old_modified, http_status=304,
                               elapsed_s=time.monotonic() - started)
-        entries = await asyncio.to_thread(parse_feed, source, response.content, response.content_type,
-                                          max_entries=settings.max_entries_per_feed)
+        entries = await asyncio.to_thread(parse_feed, source, response.content, response.content_type)
     except FetchError as exc:
         log.warning("feed %s (%s) failed: %s", source.name, redact_url(source.url), exc)
         return FeedResult(source, http_status=exc.status, error=str(exc),

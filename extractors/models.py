@@ -62,6 +62,17 @@ class FeedResult:
     http_status: int | None = None
     error: str | None = None
     elapsed_s: float = 0.0
+    # Entries of this feed left for a later run (over the per-feed cap, out of time): while there are any,
+    # its conditional-GET validators are not moved on, so the next run reads the whole feed again.
+    deferred: int = 0
+
+
+@dataclass
+class DeferredEntry:
+    """An entry this run could not fetch, kept for the next run, and why (reasons: extractors.crawl)."""
+
+    entry: FeedEntry
+    reason: str
 
 
 @dataclass

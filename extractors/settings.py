@@ -16,13 +16,23 @@ class FetchSettings(_Strict):
     read_timeout_s: float = Field(20.0, gt=0)
     """Seconds to wait between two chunks of a response (a server that stalls is dropped)."""
     total_timeout_s: float = Field(60.0, gt=0)
-    """Hard limit in seconds for one whole request, including a server that trickles bytes."""
+    """Hard limit in seconds for one whole request, including a server that trickles bytes. A request
+    that reaches it is not retried in the same run: its entry is deferred to the next run."""
     max_feed_bytes: int = Field(10_000_000, gt=0)
     """Largest feed accepted, after decompression; bigger ones are refused, never read whole."""
     max_page_bytes: int = Field(5_000_000, gt=0)
     """Largest article page accepted, after decompression."""
     max_entries_per_feed: int = Field(500, gt=0)
-    """Only the newest N entries of a feed are considered (a feed with 10,000 entries is cut)."""
+    """New entries of one feed fetched per run, newest first. More are not dropped: they are deferred to
+    the next run (counted per feed in the run summary), where they get up to N more slots; entries older
+    than `defer_horizon_days` are not kept for later."""
+    defer_horizon_days: float = Field(14.0, gt=0)
+    """How old (by publication date, else by when it was first deferred) an entry may be and still be kept
+    for a later run when this run cannot fetch it (over `max_entries_per_feed`, out of time, server busy).
+    Older ones are given up, counted in the summary as `expired`."""
+    run_deadline_s: float = Field(1800.0, gt=0)
+    """Time budget in seconds for the fetch stages of a whole run (feeds and pages). What is still being
+    fetched then is stopped and deferred to the next run; what was fetched is stored as usual."""
     per_host_concurrency: int = Field(2, ge=1)
     """Requests in flight to one host at once (be polite to publishers)."""
     total_concurrency: int = Field(32, ge=1)

@@ -1,10 +1,11 @@
 """The nightly flow: feeds -> new articles -> deal events -> warehouse -> deals -> alerts -> Parquet.
 
-Fetching and extraction run as batch tasks (all feeds in one task, one task per host's new articles,
-extraction in batches); the flow itself is the warehouse's single writer and keeps each connection
-short, so an analyst's open DuckDB only delays the run at the moments it writes. Data is written before
-the state that guards it: articles and events first, then the feeds' ETags (only for feeds whose entries
-were all stored), then deals, the alert outbox and the run record. A run killed anywhere is caught up
+Fetching runs in one event loop (flows.tasks.fetch_and_extract: each feed's pages start as soon as it is
+parsed, within `fetch.run_deadline_s`), extraction in batches as pages arrive; the flow itself is the
+warehouse's single writer and keeps each connection short, so an analyst's open DuckDB only delays the
+run at the moments it writes. Data is written before the state that guards it: articles and events
+first, then the entries deferred to the next run, then the feeds' ETags (not moved on for feeds with
+deferred entries), then deals, the alert outbox and the run record. A run killed anywhere is caught up
 by the next one with nothing doubled and nothing lost.
 """
 
@@ -15,25 +16,24 @@ import gc
 import logging
 import os
 import time
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import closing, contextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import duckdb
 from prefect import flow, get_run_logger
-from prefect.futures import as_completed
 from prefect.task_runners import ThreadPoolTaskRunner
 
-from extractors.models import Article, DealEvent, FeedResult, FeedState
+from extractors.crawl import CrawlResult
+from extractors.models import Article, DealEvent, DeferredEntry, FeedEntry, FeedResult, FeedState
 from flows import progress
 from flows.config import Config, load_config
-from flows.extraction import extraction_process, extractor_version, stop_extraction_process
+from flows.extraction import extractor_version, stop_extraction_process
 from flows.report import new_deals_rows, publish_artifacts
-from flows.tasks import fetch_all_feeds, fetch_and_extract_host
+from flows.tasks import Extraction, fetch_and_extract
 from warehouse.report import report_figures
 
 log = logging.getLogger(__name__)
@@ -46,7 +46,6 @@ OWING_ALERTS = """
            OR NOT coalesce(try_cast(json_extract(stats, '$.alerts_queued') AS BOOLEAN), false))
     ORDER BY started_at"""
 HEARTBEAT_VARIABLES = ("PREFECT_FLOWS_HEARTBEAT_FREQUENCY", "PREFECT_RUNNER_HEARTBEAT_FREQUENCY")
-PROCESS_THRESHOLD = 200  # new articles from which deal extraction gets its own process (starts in 1.3-2 s)
 
 
 @dataclass
@@ -60,10 +59,14 @@ class RunState:
     interrupted: list[str] = field(
         default_factory=list
     )  # earlier runs that may owe alerts (see OWING_ALERTS)
+    pending: list[FeedEntry] = field(default_factory=list)  # deferred by earlier runs
+    expired: int = 0  # entries earlier runs deferred, now older than fetch.defer_horizon_days: given up
     feeds: list[FeedResult] = field(default_factory=list)
     seen: set[str] = field(default_factory=set)
     articles: list[Article] = field(default_factory=list)
     events_by_url: dict[str, list[DealEvent]] = field(default_factory=dict)
+    deferred: list[DeferredEntry] = field(default_factory=list)
+    deadline_reached: bool = False
     skipped: Counter[str] = field(default_factory=Counter)
     extractor_version: str | None = None  # asked of the worker before it stops, when it extracted
     errors: list[str] = field(default_factory=list)
@@ -85,11 +88,8 @@ def nightly(config_path: str = "config.yaml", extraction_process: bool | None = 
     timings = {"start": time.monotonic() - started}
     try:
         mark = time.monotonic()
-        _fetch_feeds(run)
-        timings["feeds"] = time.monotonic() - mark
-        mark = time.monotonic()
         _fetch_and_extract(run, extraction_process)
-        timings["articles"] = time.monotonic() - mark
+        timings["fetch"] = time.monotonic() - mark
         mark = time.monotonic()
         summary = _write(run)
         timings["write"] = time.monotonic() - mark
@@ -126,102 +126,66 @@ def writer(config: Config) -> Iterator[duckdb.DuckDBPyConnection]:
 
 def _begin(config: Config) -> RunState:
     from warehouse.load import known_companies, load_feed_states, start_run
+    from warehouse.pending import load_pending
 
     with writer(config) as con:
         interrupted = [row[0] for row in con.execute(OWING_ALERTS).fetchall()]
         run_id = start_run(con, "nightly")
         states = load_feed_states(con)
         companies = known_companies(con)[:MAX_KNOWN_COMPANIES]
-    return RunState(config=config, run_id=run_id, states=states, companies=companies, interrupted=interrupted)
+        pending, expired = load_pending(con, config.fetch.defer_horizon_days)
+    if expired:
+        log.warning("%d entries deferred by earlier runs are older than %g days: given up", expired,
+                    config.fetch.defer_horizon_days)  # fmt: skip
+    return RunState(config=config, run_id=run_id, states=states, companies=companies, interrupted=interrupted,
+                    pending=pending, expired=expired)  # fmt: skip
 
 
-def _fetch_feeds(run: RunState) -> None:
-    sources = run.config.sources()
-    progress.start("feeds", len(sources))
-    try:
-        run.feeds = fetch_all_feeds.submit(sources, run.states, run.config.fetch).result()
-    except Exception as exc:  # a bug in the fetch stage: report every feed failed, keep their state
-        log.exception("fetching feeds failed")
-        run.errors.append(f"fetch-feeds: {exc}")
-        run.feeds = [
-            FeedResult(source=s, status="failed", error=f"fetch task failed: {exc}") for s in sources
-        ]
-    progress.advance("feeds", len(sources))  # each failed feed was logged once, by extractors.feeds
-
-
-def _new_entries(run: RunState) -> dict[str, list]:
-    """Entries not stored before and not already taken from another feed, grouped by host."""
+def _known_urls(config: Config, urls: list[str]) -> set[str]:
+    """Those of `urls` stored before (a short read on the warehouse, from the fetch loop's thread)."""
     from warehouse.load import seen_urls
 
-    candidates = {}
-    for result in run.feeds:
-        for entry in result.entries:
-            if entry.url in candidates:
-                run.skipped["duplicate_in_run"] += 1
-            else:
-                candidates[entry.url] = entry
-    if candidates:  # a quiet night (every feed 304) does not open the warehouse here
-        with writer(run.config) as con:
-            run.seen = seen_urls(con, candidates)
-    if run.seen:
-        run.skipped["already_stored"] += len(run.seen)
-    by_host: dict[str, list] = defaultdict(list)
-    for url, entry in candidates.items():
-        if url not in run.seen:
-            by_host[urlsplit(url).hostname or "?"].append(entry)
-    return by_host
+    with writer(config) as con:
+        return seen_urls(con, urls)
 
 
 def _fetch_and_extract(run: RunState, use_process: bool | None = None) -> None:
-    """One task per host: hosts in parallel, politeness per host, extraction pipelined with fetching."""
-    by_host = _new_entries(run)
-    if use_process is None:
-        use_process = _worth_a_process(run, sum(len(e) for e in by_host.values()))
-    if not use_process:
-        _collect_hosts(run, by_host, use_process)
-        return
-    extraction_process(run.config.extraction, run.companies)  # starts loading spaCy while we download
+    """Feeds and pages in one event loop, extraction pipelined with fetching (flows.tasks)."""
+    runner = nightly_runner()
+    on_cluster = runner is not None and type(runner).__name__ != "ThreadPoolTaskRunner"  # Dask extracts
+    extraction = Extraction(run.config.extraction, run.companies, use_process, on_cluster)
+    sources = run.config.sources()
+    progress.start("feeds", len(sources))
+    progress.start("articles")  # the total grows as the feeds are parsed
     try:
-        _collect_hosts(run, by_host, use_process)
-        run.extractor_version = extractor_version(in_worker=True)
+        result = fetch_and_extract(sources, run.states, run.pending, run.config.fetch, extraction,
+                                   functools.partial(_known_urls, run.config), progress.advance)  # fmt: skip
+        if extraction.in_process:
+            run.extractor_version = extractor_version(in_worker=True)
+    except Exception as exc:  # a bug in the fetch stage: every feed failed, their state and pending kept
+        log.exception("the fetch stage failed")
+        run.errors.append(f"fetch: {exc}")
+        failed = [FeedResult(s, "failed", error=f"fetch stage failed: {exc}") for s in sources]
+        result = CrawlResult(feeds=failed)
     finally:
-        stop_extraction_process()
-
-
-def _collect_hosts(run: RunState, by_host: dict[str, list], use_process: bool) -> None:
-    config = run.config
-    futures = {
-        fetch_and_extract_host.submit(
-            host, entries, config.fetch, config.extraction, run.companies, use_process
-        ): host
-        # The biggest hosts first: their task is the longest, and each later start is a little later.
-        for host, entries in sorted(by_host.items(), key=lambda item: -len(item[1]))
-    }
-    progress.start("articles", sum(len(entries) for entries in by_host.values()))
-    for future in as_completed(list(futures)):
-        host = futures[future]
-        progress.advance("articles", len(by_host[host]))
-        try:
-            articles, events = future.result()
-        except Exception as exc:  # that host's entries stay unstored and are retried next run
-            log.warning("fetching articles from %s failed: %s", host, exc)
-            run.errors.append(f"fetch-and-extract {host}: {exc}")
-            continue
-        run.articles.extend(articles)
-        run.events_by_url.update(events)
-        missing = sum(
-            1 for a in articles if a.extractable and not a.transient_failure and a.url not in events
+        if extraction.in_process:
+            stop_extraction_process()
+    run.feeds, run.seen, run.articles = result.feeds, result.seen, result.articles
+    run.events_by_url, run.deferred = result.events_by_url, result.deferred
+    run.deadline_reached = result.deadline_reached
+    run.skipped.update(result.skipped)
+    if result.seen:
+        run.skipped["already_stored"] += len(result.seen)
+    if run.expired:
+        run.skipped["expired"] += run.expired
+    if result.extraction_failures:
+        # Stored without events (extractor_version NULL): `dealradar reextract` picks them up.
+        run.errors.append(f"extract-deals: {result.extraction_failures} articles not extracted")
+    if result.deadline_reached:
+        run.errors.append(
+            f"fetch.run_deadline_s ({run.config.fetch.run_deadline_s:g} s) reached: "
+            f"{result.deferred_counts().get('run_deadline', 0)} pages deferred to the next run"
         )
-        if missing:
-            # Stored without events (extractor_version NULL): `dealradar reextract` picks them up.
-            run.errors.append(f"extract-deals {host}: {missing} articles not extracted")
-
-
-def _worth_a_process(run: RunState, n_entries: int) -> bool:
-    """Extraction moves to a second process when there is a core for it and enough work to repay its start;
-    not under Dask, whose workers are the processes."""
-    runner = type(nightly_runner()).__name__
-    return n_entries >= PROCESS_THRESHOLD and (os.cpu_count() or 1) > 1 and runner == "ThreadPoolTaskRunner"
 
 
 def nightly_runner() -> Any:
@@ -231,42 +195,25 @@ def nightly_runner() -> Any:
     return ctx.task_runner if ctx else None
 
 
-def feed_states_to_save(run: RunState) -> list[FeedResult]:
-    """Feed results to remember. A feed with an entry not stored (fetch failed transiently, task lost)
-    keeps its previous validators, so the next run gets the feed again and retries that entry."""
-    stored = run.seen | {a.url for a in run.articles if not a.transient_failure}
-    out = []
-    for result in run.feeds:
-        missing = [e.url for e in result.entries if e.url not in stored]
-        if result.status == "fetched" and missing:
-            old = run.states.get(result.source.url) or FeedState(url=result.source.url)
-            # Recorded as not finished: save_feed_states then keeps the old validators.
-            result = replace(
-                result,
-                status="failed",
-                etag=old.etag,
-                last_modified=old.last_modified,
-                error=f"{len(missing)} entries to retry next run",
-            )
-        out.append(result)
-    return out
-
-
 def _write(run: RunState) -> dict[str, Any]:
     from warehouse.load import finish_run, save_feed_states, store_articles
+    from warehouse.pending import save_pending
 
     with writer(run.config) as con:
         stored = {"articles_new": 0, "events_new": 0}
         if run.articles:
             version = run.extractor_version or extractor_version()
             stored = store_articles(con, run.run_id, run.articles, run.events_by_url, version)
-        save_feed_states(con, feed_states_to_save(run))
+        # After the articles: an entry leaves the backlog only once it is stored.
+        backlog = save_pending(con, run.run_id, run.deferred, run.seen | {a.url for a in run.articles})
+        save_feed_states(con, run.feeds)  # feeds with deferred entries keep their old validators
         clustered = _optional(run, "cluster", _cluster, run, con) or {}
         alerts = _optional(run, "alerts", _alerts, run, con) or {}
         # Nothing new and the export already there: skip it, a quiet night should stay cheap.
         if stored["articles_new"] or not _parquet_exists(run.config):
             _optional(run, "export", _export, run, con)
         summary = _summary(run, stored, clustered, alerts)
+        summary["pending_entries"] = backlog
         summary["alerts_queued"] = bool(alerts)  # False: the next run queues this run's alerts
         summary["_new_deals"] = _optional(run, "new-deals", new_deals_rows, con, run.run_id) or []
         if summary["deals_new"] or summary["deals_updated"]:  # the report's figures moved: publish them
@@ -343,10 +290,12 @@ def _summary(
     statuses = Counter(r.status for r in run.feeds)
     skipped = Counter(run.skipped)
     for article in run.articles:
-        if article.transient_failure:
-            skipped["retry_next_run"] += 1
-        elif article.skip_reason:
+        if article.skip_reason:
             skipped[article.skip_reason] += 1
+    deferred = Counter(d.reason for d in run.deferred)
+    by_feed: dict[str, Counter[str]] = {}
+    for item in run.deferred:
+        by_feed.setdefault(item.entry.feed_name, Counter())[item.reason] += 1
     return {
         "run_id": run.run_id,
         "feeds_fetched": statuses["fetched"],
@@ -357,6 +306,10 @@ def _summary(
         },
         "articles_new": stored.get("articles_new", 0),
         "articles_skipped": {reason: n for reason, n in skipped.items() if n},
+        # Entries left for the next run, and why: over_max_entries, run_deadline, fetch_failed:<why>.
+        "deferred": dict(deferred),
+        "deferred_by_feed": {name: dict(reasons) for name, reasons in by_feed.items()},
+        "deadline_reached": run.deadline_reached,
         "deal_events": stored.get("events_new", 0),
         "deals_new": int(clustered.get("deals_new", 0) or 0),
         "deals_updated": int(clustered.get("deals_updated", 0) or 0),

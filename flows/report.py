@@ -46,6 +46,14 @@ def format_summary(summary: dict[str, Any]) -> str:
         f"Alerts:   {summary.get('alerts_sent', 0)} sent, {summary.get('alerts_pending', 0)} pending, "
         f"{summary.get('alerts_held_back', 0)} held back (news older than alerts.max_age_days, or first run)",
     ]
+    deferred = summary.get("deferred") or {}
+    if deferred:
+        reasons = ", ".join(f"{k} {v}" for k, v in sorted(deferred.items()))
+        lines.append(f"Deferred: {sum(deferred.values())} entries to the next run ({reasons}); "
+                     f"{summary.get('pending_entries', 0)} waiting in all")  # fmt: skip
+        for name, counts in (summary.get("deferred_by_feed") or {}).items():
+            why = ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))
+            lines.append(f"  deferred from {name}: {why}")
     for name, error in (summary.get("feed_failures") or {}).items():
         lines.append(f"  failed feed {name}: {error}")
     for error in summary.get("errors") or []:

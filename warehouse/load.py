@@ -68,19 +68,26 @@ def save_feed_states(con: duckdb.DuckDBPyConnection, results: Iterable[FeedResul
     """Remember each feed's outcome. Call only after the entries of these results are stored.
 
     Validators (etag/last_modified) are replaced only for status "fetched"; "not_modified" and "failed" keep
-    the previous ones, so the next run still sends a conditional request. Status and error are always kept.
+    the previous ones, so the next run still sends a conditional request. A fetched feed with entries
+    deferred to the next run is recorded as "deferred" and keeps its old validators too: the next run reads
+    the whole feed again rather than being told "not modified" past those entries. Status and error are
+    always kept.
     """
     now = now_utc()
     by_url = {}
     for result in results:  # one row per feed (the last result wins): an upsert may touch a row once
-        fetched = result.status == "fetched"
+        fetched = result.status == "fetched" and not result.deferred
+        status = "deferred" if result.status == "fetched" and result.deferred else result.status
+        error = result.error
+        if status == "deferred":
+            error = f"{result.deferred} entries deferred to the next run"
         by_url[result.source.url] = (
             result.source.url,
             result.source.name,
             result.etag if fetched else None,
             result.last_modified if fetched else None,
-            result.status,
-            result.error,
+            status,
+            error,
             now,
             now if result.status != "failed" else None,
         )
