@@ -163,13 +163,15 @@ class _Night:
         return result
 
     async def _take(self, source: FeedSource, entries: list[FeedEntry]) -> None:
-        candidates = [e for e in entries if self.claimed.get(e.url) is None]
-        duplicates = sum(1 for e in entries if self.claimed.get(e.url) not in (None, source.url, "pending"))
-        self.result.skipped["duplicate_in_run"] += duplicates
-        seen = await self._known([e.url for e in candidates])
+        seen = await self._known([e.url for e in entries if e.url not in self.claimed])
         self.result.seen |= seen
-        # claimed is read again: another feed may have taken an entry while we waited for the warehouse
-        new = [e for e in candidates if e.url not in seen and e.url not in self.claimed]
+        new = []
+        for entry in entries:  # claimed is read after the look-up: another feed may have taken some meanwhile
+            owner = self.claimed.get(entry.url)
+            if owner is None and entry.url not in seen:
+                new.append(entry)
+            elif owner not in (None, source.url, "pending"):
+                self.result.skipped["duplicate_in_run"] += 1
         now, later = select_new(new, self.settings.max_entries_per_feed)
         if later:
             deferred = self._defer_all(later, OVER_MAX_ENTRIES)
