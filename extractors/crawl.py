@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from extractors.articles import fetch_articles
+from extractors.clock import utc_now
 from extractors.feeds import fetch_feed
 from extractors.http import SafeFetcher
 from extractors.models import Article, DealEvent, DeferredEntry, FeedEntry, FeedResult, FeedSource, FeedState
@@ -82,7 +83,7 @@ def is_expired(entry: FeedEntry, horizon_days: float, now: datetime | None = Non
         return False
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
-    return when < (now or datetime.now(UTC)) - timedelta(days=horizon_days)
+    return when < (now or utc_now()) - timedelta(days=horizon_days)
 
 
 async def crawl(
@@ -123,7 +124,7 @@ class _Night:
         self.batch_size = batch_size
         self.on_planned = on_planned
         self.on_done = on_done
-        self.now = datetime.now(UTC)
+        self.now = utc_now()
         self.claimed: dict[str, str] = {}  # URL -> feed URL that took it (pending entries included)
         self.pages: dict[str, tuple[FeedEntry, asyncio.Task[None]]] = {}
         self.known_waiting: list[tuple[list[str], asyncio.Future[set[str]]]] = []

@@ -13,10 +13,10 @@ from datetime import UTC, datetime, timedelta
 
 import duckdb
 
+from extractors.clock import naive_utc, utc_now_naive
 from extractors.models import DeferredEntry, FeedEntry
 from warehouse.bulk import Column, temp_table
 from warehouse.db import transaction
-from warehouse.load import now_utc, utc_naive
 
 _ENTRY_COLUMNS = "url, feed_name, feed_url, link, title, summary, content, published_at, author, guid"
 
@@ -25,7 +25,7 @@ def load_pending(
     con: duckdb.DuckDBPyConnection, horizon_days: float, now: datetime | None = None
 ) -> tuple[list[FeedEntry], int]:
     """(entries waiting, newest first; how many were older than `horizon_days` and were given up)."""
-    cutoff = (utc_naive(now) or now_utc()) - timedelta(days=horizon_days)
+    cutoff = (naive_utc(now) or utc_now_naive()) - timedelta(days=horizon_days)
     expired = con.execute(
         "DELETE FROM pending_entries WHERE coalesce(published_at, first_deferred_at) < ? RETURNING url",
         [cutoff],
@@ -49,7 +49,7 @@ def save_pending(
 ) -> int:
     """Forget the entries now stored (`resolved` URLs); record `deferred` (again). Returns the backlog."""
     by_url = {d.entry.url: d for d in deferred}  # an upsert may touch a row once
-    now = now_utc()
+    now = utc_now_naive()
     with transaction(con):
         gone = list(set(resolved) - set(by_url))
         if gone:
@@ -64,7 +64,7 @@ def save_pending(
                     ("title", "VARCHAR", [d.entry.title for d in items]),
                     ("summary", "VARCHAR", [d.entry.summary for d in items]),
                     ("content", "VARCHAR", [d.entry.content for d in items]),
-                    ("published_at", "TIMESTAMP", [utc_naive(d.entry.published) for d in items]),
+                    ("published_at", "TIMESTAMP", [naive_utc(d.entry.published) for d in items]),
                     ("author", "VARCHAR", [d.entry.author for d in items]),
                     ("guid", "VARCHAR", [d.entry.guid for d in items]),
                     ("reason", "VARCHAR", [d.reason for d in items]),
