@@ -25,10 +25,10 @@ import os
 import re
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime
 
 import trafilatura
 
+from extractors.clock import utc_now
 from extractors.feeds import clamp_future, parse_date
 from extractors.http import FetchError, SafeFetcher
 from extractors.language import detect_language
@@ -197,7 +197,7 @@ def extract_article(
         language=language,
         extraction=extraction,  # type: ignore[arg-type]
         skip_reason=skip_reason,
-        fetched_at=datetime.now(UTC),
+        fetched_at=utc_now(),
     )
 
 

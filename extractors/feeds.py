@@ -34,6 +34,7 @@ from zoneinfo import ZoneInfo
 
 import feedparser
 
+from extractors.clock import utc_now
 from extractors.http import FetchError, SafeFetcher
 from extractors.models import FeedEntry, FeedResult, FeedSource, FeedState
 from extractors.settings import FetchSettings
@@ -303,7 +304,7 @@ def clamp_future(when: datetime | None, now: datetime | None = None) -> datetime
     """A date slightly ahead (bad clocks, wrong zone) becomes now; more than a day ahead is wrong: None."""
     if when is None:
         return None
-    now = now or datetime.now(UTC)
+    now = now or utc_now()
     if when <= now:
         return when
     return now if when - now <= _FUTURE_TOLERANCE else None

@@ -40,11 +40,6 @@ log = logging.getLogger(__name__)
 
 MAX_KNOWN_COMPANIES = 5000  # the extractor's memory of names; the most mentioned ones first
 # Earlier nightly runs that may owe alerts: killed ("running") or ended before queueing them.
-OWING_ALERTS = """
-    SELECT run_id FROM runs WHERE kind = 'nightly'
-      AND (status = 'running'
-           OR NOT coalesce(try_cast(json_extract(stats, '$.alerts_queued') AS BOOLEAN), false))
-    ORDER BY started_at"""
 HEARTBEAT_VARIABLES = ("PREFECT_FLOWS_HEARTBEAT_FREQUENCY", "PREFECT_RUNNER_HEARTBEAT_FREQUENCY")
 
 
@@ -58,7 +53,7 @@ class RunState:
     companies: list[str]
     interrupted: list[str] = field(
         default_factory=list
-    )  # earlier runs that may owe alerts (see OWING_ALERTS)
+    )  # earlier runs that may owe alerts (warehouse.load.runs_owing_alerts)
     pending: list[FeedEntry] = field(default_factory=list)  # deferred by earlier runs
     expired: int = 0  # entries earlier runs deferred, now older than fetch.defer_horizon_days: given up
     feeds: list[FeedResult] = field(default_factory=list)
@@ -125,11 +120,11 @@ def writer(config: Config) -> Iterator[duckdb.DuckDBPyConnection]:
 
 
 def _begin(config: Config) -> RunState:
-    from warehouse.load import known_companies, load_feed_states, start_run
+    from warehouse.load import known_companies, load_feed_states, runs_owing_alerts, start_run
     from warehouse.pending import load_pending
 
     with writer(config) as con:
-        interrupted = [row[0] for row in con.execute(OWING_ALERTS).fetchall()]
+        interrupted = runs_owing_alerts(con)
         run_id = start_run(con, "nightly")
         states = load_feed_states(con)
         companies = known_companies(con)[:MAX_KNOWN_COMPANIES]
@@ -249,20 +244,14 @@ def _alerts(run: RunState, con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
     """
     from alerts.outbox import enqueue_alerts, held_back_count, pending
     from alerts.send import send_pending
+    from warehouse.load import mark_alerts_caught_up
 
     enqueued = held_back = 0
     for run_id in [*run.interrupted, run.run_id]:
         enqueued += enqueue_alerts(con, run.config.alerts, run_id)
         held_back += held_back_count(con, run_id)
     for run_id in run.interrupted:
-        con.execute(
-            """UPDATE runs SET status = CASE WHEN status = 'running' THEN 'failed' ELSE status END,
-                   finished_at = coalesce(finished_at, now()::TIMESTAMP),
-                   stats = json_merge_patch(coalesce(stats, '{}'), json_object('alerts_queued', true,
-                                            'alerts_caught_up_by', ?::VARCHAR))
-               WHERE run_id = ?""",
-            [run.run_id, run_id],
-        )
+        mark_alerts_caught_up(con, run_id, by_run_id=run.run_id)
     sent = send_pending(con, run.config.alerts) or {}
     return {
         "enqueued": enqueued,

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import logging
 import time
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
 from prefect import flow
 from prefect.task_runners import ThreadPoolTaskRunner
 
+from extractors.clock import utc_now
 from flows import progress
 from flows.config import load_config
 from flows.nightly import MAX_KNOWN_COMPANIES, writer
@@ -32,7 +33,7 @@ def since_date(since: str | None) -> date | None:
 
     value = parse_since(since)
     if isinstance(value, timedelta):
-        return (datetime.now(UTC) - value).date()
+        return (utc_now() - value).date()
     return value
 
 

@@ -13,12 +13,12 @@ import re
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import duckdb
 
+from extractors.clock import utc_now_naive
 from warehouse.settings import WarehouseSettings
 
 log = logging.getLogger(__name__)
@@ -287,7 +287,7 @@ def apply_migrations(
                 con.execute(sql)
                 con.execute(
                     "INSERT INTO schema_version VALUES (?, ?, ?)",
-                    [version, name, datetime.now(UTC).replace(tzinfo=None)],
+                    [version, name, utc_now_naive()],
                 )
         except duckdb.Error as exc:
             raise WarehouseError(f"migration {file.name} failed and was rolled back: {exc}") from exc

@@ -18,6 +18,8 @@ import logging
 from datetime import date, timedelta
 from typing import Any
 
+from extractors.clock import utc_now
+
 log = logging.getLogger(__name__)
 
 
@@ -71,7 +73,7 @@ def to_eur(amount: float | None, currency: str | None, year: int | None) -> floa
         return None
     if currency.strip().upper() == "EUR":
         return round(float(amount), 2)
-    rate = rate_per_eur(currency, year if year is not None else date.today().year)
+    rate = rate_per_eur(currency, year if year is not None else utc_now().year)
     if rate is None:
         log.debug("no EUR rate for currency %r; amount_eur left empty", currency)
         return None

@@ -55,6 +55,30 @@ def finish_run(con: duckdb.DuckDBPyConnection, run_id: str, status: str, stats: 
         raise ValueError(f"no run {run_id!r} in the warehouse")
 
 
+def runs_owing_alerts(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Nightly runs, oldest first, that may not have queued their alerts: killed while running, or ended
+    before the alert step recorded `alerts_queued` in their stats. The next run queues them (idempotent)."""
+    rows = con.execute(
+        """SELECT run_id FROM runs WHERE kind = 'nightly'
+             AND (status = 'running'
+                  OR NOT coalesce(try_cast(json_extract(stats, '$.alerts_queued') AS BOOLEAN), false))
+           ORDER BY started_at"""
+    ).fetchall()
+    return [run_id for (run_id,) in rows]
+
+
+def mark_alerts_caught_up(con: duckdb.DuckDBPyConnection, run_id: str, *, by_run_id: str) -> None:
+    """Record that `by_run_id` queued the alerts `run_id` owed; a run left 'running' (killed) is failed."""
+    con.execute(
+        """UPDATE runs SET status = CASE WHEN status = 'running' THEN 'failed' ELSE status END,
+               finished_at = coalesce(finished_at, now()::TIMESTAMP),
+               stats = json_merge_patch(coalesce(stats, '{}'), json_object('alerts_queued', true,
+                                        'alerts_caught_up_by', ?::VARCHAR))
+           WHERE run_id = ?""",
+        [by_run_id, run_id],
+    )
+
+
 # --- feed state --------------------------------------------------------------------------------------------
 
 
