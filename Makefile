@@ -30,3 +30,4 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/deals.py
 	$(BIN)/python benchmarks/warehouse.py
 	$(BIN)/python benchmarks/pipeline.py
+	$(BIN)/python benchmarks/libraries.py

@@ -183,7 +183,7 @@ def plotly_figure(figure: Figure) -> Any:
     counts = {}
     if spec.y_title == "deals":  # whole numbers only: no tick at 0.2 deals
         peak = _stack_height(records, spec)
-        counts = {"tick0": 0, "dtick": max(1, math.ceil(peak / 8)), "rangemode": "tozero"}
+        counts = {"tick0": 0, "dtick": _nice_step(peak / 8), "rangemode": "tozero"}
     if spec.kind == "hbar":
         fig.update_layout(xaxis_title=spec.y_title, height=max(300, 28 * len(records) + 120))
         fig.update_yaxes(automargin=True)
@@ -199,6 +199,12 @@ def plotly_figure(figure: Figure) -> Any:
         separators=".,",
     )  # fmt: skip
     return fig
+
+
+def _nice_step(raw: float) -> int:
+    """The smallest of 1, 2, 5, 10, 20, 50... at least `raw`: whole-number ticks a reader adds up."""
+    magnitude = 10 ** max(0, math.floor(math.log10(raw))) if raw > 0 else 1
+    return next(m * magnitude for m in (1, 2, 5, 10) if m * magnitude >= raw)
 
 
 def _stack_height(records: Sequence[dict[str, Any]], spec: FigureSpec) -> int:
