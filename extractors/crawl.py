@@ -59,12 +59,6 @@ class CrawlResult:
     def deferred_counts(self) -> dict[str, int]:
         return dict(Counter(d.reason for d in self.deferred))
 
-    def deferred_by_feed(self) -> dict[str, dict[str, int]]:
-        out: dict[str, Counter[str]] = {}
-        for item in self.deferred:
-            out.setdefault(item.entry.feed_name, Counter())[item.reason] += 1
-        return {name: dict(reasons) for name, reasons in out.items()}
-
 
 def _nothing(stage: str, n: int) -> None:
     pass
