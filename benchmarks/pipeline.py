@@ -1,34 +1,37 @@
-"""Pipeline benchmark: the real nightly flow against N feeds x M articles on loopback hosts with a
-per-request latency standing in for the internet.
+"""Pipeline benchmark, measured the way a user meets it: `dealradar run` as a process, against real Italian
+article text on loopback news sites with internet-like latency, side by side with a naive script.
 
-    .venv/bin/python benchmarks/pipeline.py                       # 20 feeds x 50 articles, 150 ms
-    .venv/bin/python benchmarks/pipeline.py --feeds 5 --articles 10 --latency 0.05
+    .venv/bin/python benchmarks/pipeline.py                      # 966 articles, 20 hosts, 150 ms
+    .venv/bin/python benchmarks/pipeline.py --articles 200 --naive-articles 60   # quicker, extrapolated
 
-Prints wall time, articles/s and peak memory of the flow's process; the ratio to
-(a) a naive sequential baseline: a plain GET + feedparser.parse per feed, then a plain GET +
-    trafilatura.extract per article, one after another (timed on a subset and extrapolated per request
-    unless --full-baseline), and
-(b) the latency bound: requests x latency / allowed concurrency (min(total_concurrency, hosts x
-    per_host_concurrency));
-then a second run with nothing new (every feed answers 304) as a percentage of the first.
+The web: the texts of ../shared/deals/valid.jsonl (read here as data, never copied into the repository;
+cycled under distinct URLs up to --articles), each wrapped in a realistic page (navigation, cookie banner,
+an ad slot, related links, footer: the demo's layout) and listed in one RSS feed per host, on --hosts
+loopback addresses answering after --latency seconds, with ETags (a second run gets 304s). The web runs in
+a process of its own.
 
-Runs go through `run_nightly`, as `dealradar run` does (Prefect's flow-run heartbeats off: no deployment
-to watch); the quiet run is also timed once as a scheduled deployment run would go, heartbeats on.
+Measured, in one invocation:
+- the naive script: feedparser + urllib + trafilatura + a keyword rule, one page after another (a process);
+- `dealradar run --json` as a process, twice (a first night, then a quiet one with every feed 304), in two
+  settings: against a running Prefect server (`prefect server start`, PREFECT_API_URL: the production
+  set-up) and with none configured (Prefect starts a temporary server inside the run);
+- wall time, the ratio to the naive script, per-stage seconds and CPU use from the run's summary, and peak
+  memory (RSS sampled every 50 ms) of all dealradar processes together (the CLI and its workers; the
+  temporary Prefect server apart, as it is Prefect's) and of the naive script.
 
-The web sites run in a separate process, so the flow's process is measured alone. The Prefect API
-(a temporary local server unless PREFECT_API_URL is set) is started before timing; with the temporary
-server the flow's process also imports Prefect's server stack (~80 MB more than a run against a real
-API, as under `dealradar serve` or a worker).
+Without ../shared/deals the benchmark says so and exits 0.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import multiprocessing as mp
 import os
-import random
+import re
 import resource
+import subprocess
 import sys
 import tempfile
 import threading
@@ -37,169 +40,80 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+SHARED_TEXTS = ROOT.parent / "shared" / "deals" / "valid.jsonl"
+BIN = Path(sys.executable).parent
 
-# --- synthetic Italian news -------------------------------------------------------------------------------
-
-_NAMES = ["Alfa", "Borea", "Cintra", "Dorsa", "Elvia", "Fenix", "Gaia", "Iride", "Lumen", "Mirto", "Nereo",
-          "Orsa", "Pavo", "Quarzo", "Rovere", "Sirio", "Tarvisio", "Urbe", "Vega", "Zefiro"]  # fmt: skip
-_KINDS = ["Software", "Robotics", "Energia", "Cloud", "Pay", "Bio", "Mobility", "Data", "Labs", "Digital"]
-_FILLER = [
-    "La società ha sede a {city} e impiega circa {n} persone tra sviluppo, vendite e assistenza ai clienti.",
-    "Negli ultimi dodici mesi i ricavi sono cresciuti in modo costante grazie ai contratti con la grande "
-    "distribuzione e con la pubblica amministrazione.",
-    "Il mercato italiano del settore vale secondo gli analisti oltre due miliardi di euro e cresce a "
-    "due cifre.",
-    "Il management ha spiegato che le nuove risorse serviranno soprattutto per l'espansione all'estero, a "
-    "partire da Spagna, Francia e Germania.",
-    "Secondo gli osservatori l'operazione conferma l'interesse degli investitori per le imprese tecnologiche "
-    "italiane, nonostante un contesto macroeconomico incerto.",
-    "Il fondatore ha ricordato gli inizi in un piccolo ufficio di {city} e i primi clienti conquistati con "
-    "il passaparola tra le aziende del territorio.",
-]
-_CITIES = ["Milano", "Torino", "Bologna", "Firenze", "Roma", "Napoli", "Bari", "Padova", "Verona", "Trento"]
+# --- the web, in its own process -------------------------------------------------------------------------
 
 
-def _company(rng: random.Random) -> str:
-    return f"{rng.choice(_NAMES)} {rng.choice(_KINDS)}"
+def _paragraphs(text: str) -> list[str]:
+    parts = [p.strip() for p in text.split("\n") if p.strip()]
+    if len(parts) > 1:
+        return parts
+    sentences = re.split(r"(?<=[.!?])\s+", text.strip())
+    return [" ".join(sentences[i : i + 3]) for i in range(0, len(sentences), 3)]
 
 
-def _article(rng: random.Random, feed: int, i: int) -> dict[str, Any]:
-    a, b = _company(rng), _company(rng)
-    while b == a:
-        b = _company(rng)
-    amount = rng.choice([3, 5, 8, 12, 20, 35, 60, 120])
-    kind = i % 4
-    if kind == 0:
-        title = f"{a} acquisisce {b} per {amount} milioni di euro"
-        lead = f"{a} ha annunciato l'acquisizione di {b} per {amount} milioni di euro."
-    elif kind == 1:
-        title = f"{b} raccoglie {amount} milioni in un round guidato da {a}"
-        lead = f"{b} ha chiuso un round di finanziamento da {amount} milioni di euro guidato da {a}."
-    elif kind == 2:
-        title = f"{a} e {b} firmano un accordo di partnership"
-        lead = f"{a} e {b} hanno firmato un accordo di partnership strategica per sviluppare nuovi servizi."
-    else:
-        title = f"{a}, i conti del trimestre e le prospettive per il {2026 + rng.randint(0, 2)}"
-        lead = f"{a} ha presentato i risultati del trimestre, in linea con le attese degli analisti."
-    body = [lead] + [
-        rng.choice(_FILLER).format(city=rng.choice(_CITIES), n=rng.randint(20, 900)) for _ in range(8)
-    ]
-    paragraphs = [" ".join(body[j : j + 3]) for j in range(0, len(body), 3)]
-    return {
-        "slug": f"f{feed}-articolo-{i}", "days_ago": 1 + i % 5, "author": "Redazione", "section": "Imprese",
-        "title": title, "summary": lead, "body": paragraphs, "related": [],
-    }  # fmt: skip
+def build_sites(texts: list[dict[str, str]], n_articles: int, n_hosts: int) -> list[dict[str, Any]]:
+    """One site per host; article i carries text i mod len(texts) under its own URL."""
+    sites = [
+        {"name": f"Notizie Economia {h}", "domain_hint": f"notizie{h}", "feed_format": "rss",
+         "feed_path": "/feed.xml", "tagline": "Economia, imprese e tecnologia",
+         "nav": ["Home", "Economia", "Tecnologia", "Startup", "Finanza", "Lavoro"], "articles": []}
+        for h in range(n_hosts)
+    ]  # fmt: skip
+    for i in range(n_articles):
+        source = texts[i % len(texts)]
+        site = sites[i % n_hosts]
+        body = _paragraphs(source["text"])
+        site["articles"].append(
+            {"slug": f"articolo-{i}", "days_ago": 1 + i % 5, "author": "Redazione", "section": "Economia",
+             "title": source["title"] or body[0][:90], "summary": body[0][:240], "body": body, "related": []}
+        )  # fmt: skip
+    for site in sites:  # three related links per page, as publishers put under an article
+        slugs = [a["slug"] for a in site["articles"]]
+        for k, article in enumerate(site["articles"]):
+            article["related"] = [slugs[(k + d) % len(slugs)] for d in (1, 2, 3) if len(slugs) > d]
+    return sites
 
 
-def _site(feed: int, n_articles: int) -> dict[str, Any]:
-    rng = random.Random(feed)
-    return {
-        "name": f"Notizie {feed}", "domain_hint": f"notizie{feed}", "feed_format": "rss",
-        "feed_path": f"/feed-{feed}.xml", "tagline": "Economia e tecnologia", "nav": ["Home", "Imprese"],
-        "articles": [_article(rng, feed, i) for i in range(n_articles)],
-    }  # fmt: skip
-
-
-# --- the web, in its own process ----------------------------------------------------------------------------
-
-
-def _serve(n_feeds: int, n_articles: int, n_hosts: int, latency: float, conn: Any) -> None:
+def _serve(n_articles: int, n_hosts: int, latency: float, conn: Any) -> None:
     from flows.demo_pages import render_site
-    from flows.demo_server import LoopbackSites, Page, loopback_hosts
+    from flows.demo_server import LoopbackSites, loopback_hosts
 
+    with SHARED_TEXTS.open(encoding="utf-8") as f:
+        texts = [{"title": row.get("title") or "", "text": row["text"]} for row in map(json.loads, f)]
     server = LoopbackSites(loopback_hosts(n_hosts), latency_s=latency)
-    pages: list[dict[str, Page]] = [{} for _ in range(n_hosts)]
     feeds = []
-    for f in range(n_feeds):
-        host = f % n_hosts
-        site = _site(f, n_articles)
-        pages[host].update(render_site(site, server.base_url(host)))
-        feeds.append({"name": site["name"], "url": server.base_url(host) + site["feed_path"]})
-    for host, host_pages in enumerate(pages):
-        server.set_pages(host, host_pages)
+    for h, site in enumerate(build_sites(texts, n_articles, n_hosts)):
+        server.set_pages(h, render_site(site, server.base_url(h)))
+        feeds.append({"name": site["name"], "url": server.base_url(h) + site["feed_path"]})
     with server:
-        conn.send((feeds, [server.base_url(h) for h in range(n_hosts)]))
+        conn.send((feeds, len(texts)))
         conn.recv()  # until the benchmark is done
 
 
-def start_web(
-    n_feeds: int, n_articles: int, n_hosts: int, latency: float
-) -> tuple[Any, list[dict], list[str]]:
-    parent, child = mp.get_context("spawn").Pipe()
-    proc = mp.get_context("spawn").Process(
-        target=_serve, args=(n_feeds, n_articles, n_hosts, latency, child), daemon=True
-    )
+def start_web(n_articles: int, n_hosts: int, latency: float) -> tuple[Any, Any, list[dict], int]:
+    ctx = mp.get_context("spawn")
+    parent, child = ctx.Pipe()
+    proc = ctx.Process(target=_serve, args=(n_articles, n_hosts, latency, child), daemon=True)
     proc.start()
-    feeds, bases = parent.recv()
-    return (proc, parent), feeds, bases
+    feeds, n_texts = parent.recv()
+    return proc, parent, feeds, n_texts
 
 
-# --- measurements --------------------------------------------------------------------------------
+# --- the naive script --------------------------------------------------------------------------------------
+
+DEAL_WORDS = re.compile(
+    r"\b(acquisi\w+|acquist\w+|rileva\w*|round|raccolt\w+|raccoglie|investiment\w+|fusione|ipo|quotazione)\b",
+    re.IGNORECASE,
+)
 
 
-def peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # kB on Linux
-
-
-class PeakSampler:
-    """Samples the RSS (psutil) of this process plus the children the flow starts (its extraction worker;
-    the web sites and the Prefect API server are left out) while a run goes: the peak of that run."""
-
-    def __init__(self, not_ours: set[int]) -> None:
-        import psutil
-
-        self._proc = psutil.Process()
-        self.not_ours = not_ours
-        self.peak = 0
-        self.child_cpu: dict[int, float] = {}  # CPU seconds of the flow's own children, by pid
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            self.peak = max(self.peak, self.rss())
-            self._stop.wait(0.05)
-
-    def rss(self) -> int:
-        import psutil
-
-        total = self._proc.memory_info().rss
-        for child in self._proc.children(recursive=True):
-            if child.pid in self.not_ours:
-                continue
-            with contextlib.suppress(psutil.Error):
-                total += child.memory_info().rss
-                # The run ends its worker: its CPU is read while it lives (last value seen).
-                self.child_cpu[child.pid] = sum(child.cpu_times()[:2])
-        return total
-
-    def __enter__(self) -> PeakSampler:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
-        self.peak = max(self.peak, self.rss())
-
-
-def cpu_seconds(web_pid: int) -> dict[str, float]:
-    """CPU seconds used so far by this process and the web sites (the worker's: PeakSampler.child_cpu)."""
-    import psutil
-
-    me = psutil.Process()
-    out = {"flow": sum(me.cpu_times()[:2]), "web": 0.0}
-    for child in me.children(recursive=True):
-        if child.pid == web_pid:
-            with contextlib.suppress(psutil.Error):
-                out["web"] += sum(child.cpu_times()[:2])
-    return out
-
-
-def naive_baseline(feeds: list[dict[str, str]], max_articles: int | None) -> tuple[float, int]:
-    """feedparser.parse on a plain GET of each feed, then a plain GET + trafilatura.extract per article,
-    one after another. Returns (seconds, requests made)."""
+def naive(feeds: list[dict[str, str]], max_articles: int | None) -> dict[str, Any]:
+    """What a first script does: each feed, then each article, one after another."""
     import feedparser
     import trafilatura
 
@@ -207,127 +121,209 @@ def naive_baseline(feeds: list[dict[str, str]], max_articles: int | None) -> tup
         with urllib.request.urlopen(url, timeout=30) as resp:
             return resp.read()
 
-    started, requests = time.perf_counter(), 0
+    started, requests, deals = time.perf_counter(), 0, 0
     links = []
     for feed in feeds:
-        parsed = feedparser.parse(get(feed["url"]))
+        links.extend(e.link for e in feedparser.parse(get(feed["url"])).entries)
         requests += 1
-        links.extend(e.link for e in parsed.entries)
-    for link in links[:max_articles] if max_articles is not None else links:
-        trafilatura.extract(get(link), url=link)
+    for link in links[:max_articles] if max_articles else links:
+        text = trafilatura.extract(get(link), url=link) or ""
         requests += 1
-    return time.perf_counter() - started, requests
+        deals += bool(DEAL_WORDS.search(text))
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return {"seconds": time.perf_counter() - started, "requests": requests, "articles": len(links),
+            "deal_articles": deals, "peak_mb": peak_mb}  # fmt: skip
 
 
-def warm_up_prefect() -> None:
-    from prefect import flow
-
-    @flow
-    def warm_up() -> int:
-        return 1
-
-    warm_up()
+# --- dealradar as a process --------------------------------------------------------------------------------
 
 
-def write_config(folder: Path, feeds: list[dict[str, str]], per_host: int, total: int) -> Path:
+def is_prefect_server(proc: Any) -> bool:
+    with contextlib.suppress(Exception):
+        cmd = " ".join(proc.cmdline())
+        return "uvicorn" in cmd or "prefect.server" in cmd or "server start" in cmd
+    return False
+
+
+class TreeMemory:
+    """Peak RSS of a process and all its descendants (sampled every 50 ms), Prefect's own server apart."""
+
+    def __init__(self, pid: int) -> None:
+        import psutil
+
+        self.root = psutil.Process(pid)
+        self.peak_mb = 0.0  # sum of RSS: each process's shared library pages counted in full
+        self.peak_pss_mb = 0.0  # sum of PSS: pages shared between processes counted once overall
+        self.peak_server_mb = 0.0
+        self.processes: set[int] = set()
+        self.peak_by_process: dict[str, float] = {}  # role (flow, worker N, ...) -> peak MB
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self._thread.start()
+
+    def _sample(self) -> None:
+        import psutil
+
+        while not self._stop.is_set():
+            ours = server = pss = 0
+            with contextlib.suppress(psutil.Error):
+                for proc in [self.root, *self.root.children(recursive=True)]:
+                    with contextlib.suppress(psutil.Error):
+                        if is_prefect_server(proc):
+                            server += proc.memory_info().rss
+                            continue
+                        info = proc.memory_full_info()
+                        rss = info.rss
+                        ours += rss
+                        pss += info.pss
+                        self.processes.add(proc.pid)
+                        role = "flow (CLI)" if proc.pid == self.root.pid else f"pid {proc.pid}"
+                        self.peak_by_process[role] = max(self.peak_by_process.get(role, 0), rss / 2**20)
+            self.peak_mb = max(self.peak_mb, ours / 2**20)
+            self.peak_pss_mb = max(self.peak_pss_mb, pss / 2**20)
+            self.peak_server_mb = max(self.peak_server_mb, server / 2**20)
+            self._stop.wait(0.05)
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def dealradar_run(config: Path, env: dict[str, str]) -> dict[str, Any]:
+    started = time.perf_counter()
+    proc = subprocess.Popen(
+        [str(BIN / "dealradar"), "run", "--json", "--config", str(config)],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    memory = TreeMemory(proc.pid)
+    out, err = proc.communicate(timeout=900)
+    wall = time.perf_counter() - started
+    memory.stop()
+    if proc.returncode != 0:
+        raise SystemExit(f"dealradar run failed ({proc.returncode}):\n{err[-3000:]}")
+    summary = json.loads(out.strip().splitlines()[-1])
+    return {"wall_s": wall, "summary": summary, "peak_mb": memory.peak_mb,
+            "server_mb": memory.peak_server_mb, "pss_mb": memory.peak_pss_mb,
+            "processes": len(memory.processes),
+            "by_process": memory.peak_by_process}  # fmt: skip
+
+
+def write_config(folder: Path, feeds: list[dict[str, str]]) -> Path:
     import yaml
 
+    folder.mkdir(parents=True, exist_ok=True)
     config = {
         "feeds": feeds,
         "warehouse": {"path": "dealradar.duckdb", "parquet_dir": "parquet"},
-        "fetch": {"allow_private_addresses": True, "per_host_concurrency": per_host,
-                  "total_concurrency": total, "max_entries_per_feed": 1000},
-    }  # fmt: skip
+        "fetch": {"allow_private_addresses": True, "max_entries_per_feed": 1000},
+    }
     path = folder / "config.yaml"
     path.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
     return path
 
 
+def night_pair(folder: Path, feeds: list[dict[str, str]], env: dict[str, str]) -> tuple[dict, dict]:
+    config = write_config(folder, feeds)
+    return dealradar_run(config, env), dealradar_run(config, env)
+
+
+# --- report ------------------------------------------------------------------------------------------------
+
+
+def stage_table(summary: dict[str, Any]) -> str:
+    from flows.report import format_timings
+
+    return "\n".join(line.replace("Time:     ", "          ", 1) for line in format_timings(summary))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--feeds", type=int, default=20, help="feeds served (default 20)")
-    parser.add_argument("--articles", type=int, default=50, help="articles per feed (default 50)")
-    parser.add_argument("--hosts", type=int, default=10, help="loopback hosts the feeds are spread over")
+    parser.add_argument("--articles", type=int, default=966, help="articles served (default 966)")
+    parser.add_argument("--hosts", type=int, default=20, help="loopback hosts, one feed each (default 20)")
     parser.add_argument("--latency", type=float, default=0.15, help="seconds added to every response")
-    parser.add_argument("--per-host", type=int, default=2, help="fetch.per_host_concurrency (default 2)")
-    parser.add_argument("--total", type=int, default=32, help="fetch.total_concurrency (default 32)")
-    parser.add_argument("--baseline-articles", type=int, default=40,
-                        help="articles the naive baseline fetches (extrapolated); 0 = all")  # fmt: skip
-    parser.add_argument("--extraction", choices=["auto", "thread", "process"], default="auto",
-                        help="deal extraction: flow default, its threads, a second process")  # fmt: skip
+    parser.add_argument("--naive-articles", type=int, default=0,
+                        help="articles the naive script fetches, extrapolated (0: all)")  # fmt: skip
+    parser.add_argument("--naive-only", help=argparse.SUPPRESS)  # internal: the naive script on FEEDS.json
     args = parser.parse_args()
-    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
-    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    if args.naive_only:
+        feeds, limit = json.loads(Path(args.naive_only).read_text())
+        print(json.dumps(naive(feeds, limit)))
+        return
+    if not SHARED_TEXTS.exists():
+        print(f"pipeline benchmark skipped: {SHARED_TEXTS} is absent (its article texts are the web)")
+        return
 
-    web, feeds, _ = start_web(args.feeds, args.articles, args.hosts, args.latency)
-    n_articles = args.feeds * args.articles
-    n_hosts = len({f["url"].split("/")[2] for f in feeds})
-    print(f"web: {args.feeds} feeds x {args.articles} articles on {n_hosts} "
-          f"loopback hosts, {args.latency * 1000:.0f} ms per request")  # fmt: skip
+    web, web_conn, feeds, n_texts = start_web(args.articles, args.hosts, args.latency)
+    print(f"web: {args.articles} articles (the {n_texts} texts of {SHARED_TEXTS.name}, cycled under "
+          f"distinct URLs) in realistic pages on {len(feeds)} loopback hosts, "
+          f"{args.latency * 1000:.0f} ms per request")  # fmt: skip
+    base_env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
+    base_env |= {"PREFECT_SERVER_ANALYTICS_ENABLED": "false", "PREFECT_LOGGING_LEVEL": "WARNING"}
+    results: dict[str, tuple[dict, dict]] = {}
+    with tempfile.TemporaryDirectory(prefix="dealradar-bench-") as tmp_name:
+        tmp = Path(tmp_name)
+        from flows.serve import free_port, start_prefect_server
 
-    from flows.nightly import nightly, run_nightly
+        server_env = {**base_env, "PREFECT_HOME": str(tmp / "prefect-server")}
+        server, url = start_prefect_server(
+            lambda _: None, port=free_port(4300), env=server_env, output=subprocess.DEVNULL
+        )
+        try:
+            env = {**base_env, "PREFECT_HOME": str(tmp / "home-running"), "PREFECT_API_URL": url}
+            results["running server"] = night_pair(tmp / "running", feeds, env)
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+        env = {**base_env, "PREFECT_HOME": str(tmp / "home-temporary")}
+        results["temporary server"] = night_pair(tmp / "temporary", feeds, env)
 
-    in_process = {"auto": None, "thread": False, "process": True}[args.extraction]
+        limit = args.naive_articles or None
+        feeds_file = tmp / "feeds.json"
+        feeds_file.write_text(json.dumps([feeds, limit]))
+        done = subprocess.run([sys.executable, __file__, "--naive-only", str(feeds_file)],
+                              capture_output=True, text=True, check=True)  # fmt: skip
+        base = json.loads(done.stdout.strip().splitlines()[-1])
+    web_conn.send("done")
+    web.join(timeout=10)
 
-    warm_up_prefect()
-    before = {c.pid for c in __import__("psutil").Process().children(recursive=True)}  # Prefect server, web
-    with tempfile.TemporaryDirectory(prefix="dealradar-bench-") as tmp:
-        config = write_config(Path(tmp), feeds, args.per_host, args.total)
-        cpu0 = cpu_seconds(web[0].pid)
-        with PeakSampler(before) as first_mem:
-            t0 = time.perf_counter()
-            first = run_nightly(config, extraction_process=in_process)  # as `dealradar run` does
-            first_s = time.perf_counter() - t0
-        cpu1 = cpu_seconds(web[0].pid)
-        with PeakSampler(before) as second_mem:
-            t0 = time.perf_counter()
-            second = run_nightly(config, extraction_process=in_process)
-            second_s = time.perf_counter() - t0
-        # The same quiet night as a scheduled deployment run, which keeps Prefect's flow-run heartbeats.
-        t0 = time.perf_counter()
-        nightly(str(config), in_process)
-        beating_s = time.perf_counter() - t0
-
-    sample = None if args.baseline_articles <= 0 else min(args.baseline_articles, n_articles)
-    sample_feeds = feeds if sample is None else feeds[: max(1, -(-sample // args.articles))]
-    base_s, base_requests = naive_baseline(sample_feeds, sample)
-    total_requests = args.feeds + n_articles
-    naive_s = base_s / base_requests * total_requests
-    hosts = len({f["url"].split("/")[2].split(":")[0] for f in feeds})
-    concurrency = min(args.total, hosts * args.per_host)
-    # Feeds are fetched before their articles: the bound is the two phases, each at full concurrency,
-    # plus one robots.txt per host.
-    bound_s = (
-        -(-args.feeds // min(concurrency, args.feeds)) + -(-(n_articles + hosts) // concurrency)
-    ) * args.latency
-
-    web[1].send("done")
-    web[0].join(timeout=10)
-    print(f"first run:   {first_s:7.2f} s  {first['articles_new'] / first_s:7.1f} articles/s  "
-          f"({first['articles_new']} new articles, {first['deal_events']} deal events, "
-          f"{first['feeds_fetched']} feeds fetched, {first['feeds_failed']} failed)")  # fmt: skip
-    used = {k: round(cpu1[k] - cpu0[k], 1) for k in cpu0}
-    used["worker"] = round(sum(first_mem.child_cpu.values()), 1)
-    print(f"cpu:         {used} seconds of CPU during the first run ({os.cpu_count()} cores)")
-    print(f"stages:      {first.get('stage_s')} (flow body; the rest is Prefect's bookkeeping)")
-    print(
-        f"peak memory: {first_mem.peak / 2**20:7.0f} MB (RSS of the flow's process + its extraction worker; "
-        f"flow process alone: max {peak_rss_mb():.0f} MB)"
-    )
-    extrapolated = "" if sample is None else f", extrapolated from {base_requests} requests in {base_s:.1f} s"
-    print(f"naive:       {naive_s:7.1f} s sequential ({total_requests} requests{extrapolated})"
-          f"  -> flow is {naive_s / first_s:5.1f}x faster (target >= 10x)")  # fmt: skip
-    print(f"bound:       {bound_s:7.2f} s = requests x {args.latency} s / {concurrency} allowed in flight "
-          f"(min(total {args.total}, {hosts} hosts x {args.per_host}))  -> flow is {first_s / bound_s:4.2f}x "
-          "the bound (target <= 1.5x)" if bound_s else "")  # fmt: skip
-    print(f"second run:  {second_s:7.2f} s  ({second['feeds_not_modified']} feeds not modified, "
-          f"{second['articles_new']} new) = {second_s / first_s * 100:.1f} % of the first (target < 5 %); "
-          f"peak {second_mem.peak / 2**20:.0f} MB")  # fmt: skip
-    body = sum(second.get("stage_s", {}).values())
-    print(f"             flow body {body:.2f} s {second.get('stage_s')}; the rest ({second_s - body:.2f} s) "
-          "is Prefect: flow and task run records, states, artifacts")  # fmt: skip
-    print(f"             heartbeats on (a scheduled deployment run): {beating_s:.2f} s = "
-          f"{beating_s / first_s * 100:.1f} % (Prefect 3.9 waits for its heartbeat's 1 s tick)")  # fmt: skip
+    total_requests = len(feeds) + base["articles"]
+    naive_s = base["seconds"] / base["requests"] * total_requests
+    how = f", extrapolated from {base['requests']} requests in {base['seconds']:.1f} s" if limit else ""
+    print(f"naive script: {naive_s:.1f} s for {base['articles']} articles, one page after another "
+          f"({base['deal_articles']} pages matched the keyword rule{how}); "
+          f"peak {base['peak_mb']:.0f} MB")  # fmt: skip
+    print()
+    print("| setting | naive | dealradar run | ratio | quiet second run | peak memory, dealradar processes |")
+    print("|---|---|---|---|---|---|")
+    for setting, (first, second) in results.items():
+        server_note = f" (+{first['server_mb']:.0f} MB Prefect's server)" if first["server_mb"] else ""
+        ratio = naive_s / first["wall_s"]
+        print(f"| {setting} | {naive_s:.1f} s | {first['wall_s']:.1f} s | **{ratio:.1f}x** "
+              f"| {second['wall_s']:.1f} s | {first['peak_mb']:.0f} MB RSS, {first['pss_mb']:.0f} MB PSS, "
+              f"{first['processes']} processes"
+              f"{server_note} |")  # fmt: skip
+    for setting, (first, second) in results.items():
+        s = first["summary"]
+        print(f"\n{setting}, first run: {s['articles_new']} new articles, {s['deal_events']} deal events, "
+              f"{s['deals_new']} deals; flow body {s['elapsed_s']} s of {first['wall_s']:.1f} s "
+              "wall")  # fmt: skip
+        print(stage_table(s))
+        by_process = ", ".join(f"{k} {v:.0f}" for k, v in sorted(first["by_process"].items()))
+        print(f"          peak RSS by process, MB: {by_process} (workers and multiprocessing's tracker)")
+        cost = s.get("prefect_temporary_server")
+        if cost:
+            print(f"          Prefect's temporary server: {cost['start_s']:.1f} s to start, "
+                  f"{cost['stop_s']:.1f} s to stop (first run)")  # fmt: skip
+        q = second["summary"]
+        print(f"{setting}, quiet second run: {second['wall_s']:.2f} s wall ({q['feeds_not_modified']} "
+              f"feeds not modified, {q['articles_new']} new; flow body {q['elapsed_s']} s), "
+              f"peak {second['peak_mb']:.0f} MB")  # fmt: skip
+    first, second = results["running server"]
+    print("\ntargets (running server): "
+          f">= 10x naive: {naive_s / first['wall_s']:.1f}x; "
+          f"quiet second run <= 3 s: {second['wall_s']:.2f} s; "
+          f"peak memory of dealradar processes < 600 MB: {first['peak_mb']:.0f} MB (sum of RSS; "
+          f"{first['pss_mb']:.0f} MB sum of PSS)")  # fmt: skip
 
 
 if __name__ == "__main__":

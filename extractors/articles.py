@@ -25,8 +25,7 @@ import os
 import re
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-
-import trafilatura
+from dataclasses import dataclass
 
 from extractors.clock import utc_now
 from extractors.feeds import clamp_future, parse_date
@@ -129,6 +128,8 @@ def _is_html(content_type: str | None, html: bytes) -> bool:
 
 
 def _trafilatura(html: bytes, content_type: str | None, url: str | None) -> dict[str, str | None]:
+    import trafilatura  # here, not at the top: a flow whose workers make the page text never loads it (24 MB)
+
     text = decode_html(html, content_type)
     try:
         doc = trafilatura.bare_extraction(
@@ -229,25 +230,37 @@ async def fetch_articles(
     return list(await asyncio.gather(*jobs))
 
 
-async def _fetch_one(entry: FeedEntry, settings: FetchSettings, fetcher: SafeFetcher) -> Article:
+@dataclass
+class FetchedPage:
+    """An entry's page as downloaded (html None when the fetch failed, with the error). Plain data that
+    pickles, so that the CPU work on it (`page_article`) can run in another process."""
+
+    entry: FeedEntry
     html: bytes | None = None
     final_url: str | None = None
     content_type: str | None = None
     error: FetchError | None = None
+
+
+async def fetch_page(entry: FeedEntry, settings: FetchSettings, fetcher: SafeFetcher) -> FetchedPage:
+    """The I/O half of an article: its page downloaded within the fetcher's limits, never raising."""
     try:
         response = await fetcher.get(entry.url, max_bytes=settings.max_page_bytes, accept=PAGE_ACCEPT)
-        html, final_url, content_type = response.content, response.final_url, response.content_type
     except FetchError as exc:
-        error = exc
         log.info("article %s not fetched: %s", entry.url, exc)
+        return FetchedPage(entry, error=exc)
+    return FetchedPage(entry, response.content, response.final_url, response.content_type)
+
+
+def page_article(page: FetchedPage, languages: Sequence[str] = ("it",)) -> Article:
+    """The CPU half: the Article of a fetched page (trafilatura), or of the feed's text when the page
+    failed; never raises."""
+    entry, error = page.entry, page.error
     try:
-        # trafilatura is CPU work: a worker thread keeps the other downloads moving meanwhile.
-        job = functools.partial(extract_article, entry, html, final_url, content_type,
-                                languages=settings.languages)
-        article = await asyncio.get_running_loop().run_in_executor(_page_threads(), job)
+        article = extract_article(entry, page.html, page.final_url, page.content_type, languages=languages)
     except Exception as exc:  # one bad page must never sink the batch
         log.exception("extracting %s failed", entry.url)
-        article = extract_article(entry, None, final_url, None, languages=settings.languages)
+        article = extract_article(entry, None, page.final_url, None, languages=languages)
         article.skip_reason = article.skip_reason or f"extraction_failed:{type(exc).__name__}"
     if error is not None and (article.extraction == "none" or error.retry_later):
         # retry_later (out of time, server asked for a long pause): the page was not tried again in this
@@ -255,3 +268,10 @@ async def _fetch_one(entry: FeedEntry, settings: FetchSettings, fetcher: SafeFet
         article.skip_reason = f"fetch_failed:{error.status or error.kind}"
         article.transient_failure = error.transient
     return article
+
+
+async def _fetch_one(entry: FeedEntry, settings: FetchSettings, fetcher: SafeFetcher) -> Article:
+    page = await fetch_page(entry, settings, fetcher)
+    # trafilatura is CPU work: a worker thread keeps the other downloads moving meanwhile.
+    job = functools.partial(page_article, page, settings.languages)
+    return await asyncio.get_running_loop().run_in_executor(_page_threads(), job)

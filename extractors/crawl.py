@@ -12,7 +12,8 @@
 - `run_deadline_s` bounds the whole: what is still running then is cancelled and deferred
   ("run_deadline"); a feed that had not answered is reported failed; what was fetched is returned;
 - an entry older than `defer_horizon_days` is not deferred but given up (counted as "expired");
-- deal extraction (`extract`) takes the pages that arrived, in batches, while the downloads go on.
+- page text and deal extraction (`work`) take the pages that arrived, in batches, while the downloads go
+  on (the flow's worker processes do it; the loop only downloads).
 
 The caller stores the articles and the deferred entries (warehouse.pending); a fetched feed with deferred
 entries keeps its old validators, so the next run reads all of it again.
@@ -28,7 +29,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from extractors.articles import fetch_articles
+from extractors.articles import FetchedPage, fetch_articles, fetch_page, page_article
 from extractors.clock import utc_now
 from extractors.feeds import fetch_feed
 from extractors.http import SafeFetcher
@@ -42,7 +43,23 @@ OVER_MAX_ENTRIES = "over_max_entries"
 RUN_DEADLINE = "run_deadline"
 
 KnownUrls = Callable[[list[str]], set[str]]  # which of these URLs are stored already (runs in a thread)
-Extract = Callable[[list[tuple[str, str]]], list[list[DealEvent]]]  # (title, text) -> events (a thread)
+
+
+
+@dataclass
+class WorkDone:
+    """What the CPU work (`Work`) made of a batch of fetched pages."""
+
+    articles: list[Article]  # one per page, in the batch's order
+    events: dict[str, list[DealEvent]]  # by URL, for the articles extracted
+    failures: int = 0  # extractable articles whose deal extraction failed (stored without events)
+    costs: dict[str, float] = field(default_factory=dict)  # busy seconds per stage (page text, ...)
+    worker: tuple[int, float] | None = None  # (pid, CPU seconds so far) of the process that did it
+
+
+# Page text and deal extraction of a batch of fetched pages; called in a thread, it may hand the batch to
+# another process.
+Work = Callable[[list[FetchedPage]], WorkDone]
 
 
 @dataclass
@@ -55,6 +72,10 @@ class CrawlResult:
     skipped: Counter[str] = field(default_factory=Counter)  # duplicate_in_run, expired
     deadline_reached: bool = False
     extraction_failures: int = 0  # extractable articles left without events (reextract catches up)
+    feeds_s: float = 0.0  # seconds until every feed had answered (or failed)
+    pages_s: float = 0.0  # seconds until every page was downloaded
+    costs: dict[str, float] = field(default_factory=dict)  # busy seconds of the CPU work, per stage
+    worker_cpu_s: dict[int, float] = field(default_factory=dict)  # CPU seconds per worker process
 
     def deferred_counts(self) -> dict[str, int]:
         return dict(Counter(d.reason for d in self.deferred))
@@ -87,7 +108,8 @@ async def crawl(
     *,
     known: KnownUrls,
     pending: Sequence[FeedEntry] = (),
-    extract: Extract | None = None,
+    work: Work | None = None,
+    parallel: int = 1,
     batch_size: int = 32,
     on_planned: Callable[[int], None] | None = None,
     on_done: Callable[[str, int], None] | None = None,
@@ -95,26 +117,30 @@ async def crawl(
 ) -> CrawlResult:
     """Fetch every feed and the pages of their new entries (and of `pending`); see the module docstring.
 
-    `on_planned(n)` is told the running total of pages to fetch (the flow starts its extraction process
-    once there are enough); `on_done("feeds" | "articles", 1)` as each feed or page is done (progress).
+    `work`: the CPU half of the pages (page text, deal extraction), given batches of downloaded pages as
+    they arrive (at most `batch_size`) by `parallel` consumers; without it, page text is made here and no
+    deals are extracted. `on_planned(n)` is told the running total of pages to fetch (the flow starts its
+    worker processes once there are enough); `on_done("feeds" | "articles", 1)` as each feed or page is
+    downloaded (progress).
     """
     if fetcher is None:
         async with SafeFetcher(settings) as own:
-            return await crawl(sources, states, settings, known=known, pending=pending, extract=extract,
-                               batch_size=batch_size, on_planned=on_planned, on_done=on_done,
-                               fetcher=own)  # fmt: skip
-    night = _Night(settings, fetcher, known, extract, batch_size, on_planned, on_done or _nothing)
+            return await crawl(sources, states, settings, known=known, pending=pending, work=work,
+                               parallel=parallel, batch_size=batch_size, on_planned=on_planned,
+                               on_done=on_done, fetcher=own)  # fmt: skip
+    night = _Night(settings, fetcher, known, work, parallel, batch_size, on_planned, on_done or _nothing)
     return await night.run(list(sources), states, list(pending))
 
 
 class _Night:
     def __init__(self, settings: FetchSettings, fetcher: SafeFetcher, known: KnownUrls,
-                 extract: Extract | None, batch_size: int,
+                 work: Work | None, parallel: int, batch_size: int,
                  on_planned: Callable[[int], None] | None, on_done: Callable[[str, int], None]):  # fmt: skip
         self.settings = settings
         self.fetcher = fetcher
         self.known = known
-        self.extract = extract
+        self.work = work
+        self.parallel = max(1, parallel)
         self.batch_size = batch_size
         self.on_planned = on_planned
         self.on_done = on_done
@@ -123,12 +149,13 @@ class _Night:
         self.pages: dict[str, tuple[FeedEntry, asyncio.Task[None]]] = {}
         self.known_waiting: list[tuple[list[str], asyncio.Future[set[str]]]] = []
         self.known_lookup: asyncio.Task[None] | None = None  # one warehouse look-up at a time
-        self.ready: asyncio.Queue[Article | None] = asyncio.Queue()
+        self.ready: asyncio.Queue[FetchedPage | None] = asyncio.Queue()  # downloaded, for `work`
         self.result = CrawlResult(feeds=[])
 
     async def run(self, sources: list[FeedSource], states: dict[str, FeedState],
                   pending: list[FeedEntry]) -> CrawlResult:
-        extractor = asyncio.create_task(self._extract_arrivals()) if self.extract else None
+        n_consumers = self.parallel if self.work else 0
+        consumers = [asyncio.create_task(self._work_arrivals()) for _ in range(n_consumers)]
         feeds = [asyncio.create_task(self._feed(s, states.get(s.url))) for s in sources]
         started = time.monotonic()
         try:
@@ -136,15 +163,17 @@ class _Night:
                 await self._start_pending(pending)
                 if feeds:
                     await asyncio.wait(feeds)  # every feed answered or failed
+                self.result.feeds_s = time.monotonic() - started
                 while any(not task.done() for _, task in self.pages.values()):
                     await asyncio.wait([task for _, task in self.pages.values()])
         except TimeoutError:
             self.result.deadline_reached = True
             await self._stop_at_deadline(feeds, time.monotonic() - started)
         finally:
-            self.ready.put_nowait(None)  # the extractor finishes what has arrived, then ends
-            if extractor is not None:
-                await extractor
+            self.result.pages_s = time.monotonic() - started
+            for _ in consumers:
+                self.ready.put_nowait(None)  # the consumers finish what has arrived, then end
+            await asyncio.gather(*consumers)
         self.result.feeds = [self._feed_result(s, task) for s, task in zip(sources, feeds, strict=True)]
         return self.result
 
@@ -238,18 +267,23 @@ class _Night:
 
     async def _page(self, entry: FeedEntry) -> None:
         try:
+            if self.work is not None:  # the CPU half goes to `work`, in batches
+                self.ready.put_nowait(await fetch_page(entry, self.settings, self.fetcher))
+                self.on_done("articles", 1)
+                return
             (article,) = await fetch_articles([entry], self.settings, self.fetcher)
             self.on_done("articles", 1)
         except Exception as exc:  # a bug, not the web: the entry is kept for the next run, not lost
             log.exception("fetching %s failed unexpectedly", entry.url)
             self._defer_all([entry], f"unexpected_error:{type(exc).__name__}")
             return
+        self._keep(entry, article)
+
+    def _keep(self, entry: FeedEntry, article: Article) -> None:
         if article.transient_failure:
             self._defer_all([entry], article.skip_reason or "fetch_failed")
-            return
-        self.result.articles.append(article)
-        if article.extractable and self.extract is not None:
-            self.ready.put_nowait(article)
+        else:
+            self.result.articles.append(article)
 
     def _defer_all(self, entries: list[FeedEntry], reason: str) -> int:
         """Defer what is young enough; give up (count, log) what is older than the horizon."""
@@ -276,14 +310,13 @@ class _Night:
             "deferred to the next run", self.settings.run_deadline_s, elapsed, len(running), deferred,
         )  # fmt: skip
 
-    # -- deal extraction --------------------------------------------------------------------------------
+    # -- page text and deal extraction ------------------------------------------------------------------
 
-    async def _extract_arrivals(self) -> None:
-        """Each time the extractor is free it takes whatever pages arrived (at most `batch_size`): it starts
-        with the first page and its batches grow only while it is busy."""
-        assert self.extract is not None
+    async def _work_arrivals(self) -> None:
+        """Each time a consumer is free it takes whatever pages arrived (at most `batch_size`): the work
+        starts with the first page and its batches grow only while the consumers are busy."""
         while True:
-            batch: list[Article] = []
+            batch: list[FetchedPage] = []
             item = await self.ready.get()
             while item is not None:
                 batch.append(item)
@@ -291,17 +324,27 @@ class _Night:
                     break
                 item = self.ready.get_nowait()
             if batch:
-                await self._extract_batch(batch)
+                await self._work_batch(batch)
             if item is None:
                 return
 
-    async def _extract_batch(self, batch: list[Article]) -> None:
-        assert self.extract is not None
-        docs = [(a.title or "", a.text) for a in batch]
+    async def _work_batch(self, batch: list[FetchedPage]) -> None:
+        assert self.work is not None
         try:
-            found = await asyncio.to_thread(self.extract, docs)
+            done = await asyncio.to_thread(self.work, batch)
         except Exception:  # stored without events (no extractor version): `dealradar reextract` catches up
-            log.exception("deal extraction failed for a batch of %d articles", len(batch))
-            self.result.extraction_failures += len(batch)
-        else:
-            self.result.events_by_url.update((a.url, evs) for a, evs in zip(batch, found, strict=True))
+            log.exception("page text and deal extraction failed for a batch of %d pages", len(batch))
+            languages = self.settings.languages
+            articles = await asyncio.to_thread(lambda: [page_article(page, languages) for page in batch])
+            failures = sum(1 for a in articles if a.extractable and not a.transient_failure)
+            done = WorkDone(articles, {}, failures)
+        for page, article in zip(batch, done.articles, strict=True):
+            self._keep(page.entry, article)
+        result = self.result
+        result.events_by_url.update(done.events)
+        result.extraction_failures += done.failures
+        for stage, seconds in done.costs.items():
+            result.costs[stage] = result.costs.get(stage, 0.0) + seconds
+        if done.worker is not None:
+            pid, cpu = done.worker
+            result.worker_cpu_s[pid] = max(cpu, result.worker_cpu_s.get(pid, 0.0))

@@ -74,8 +74,20 @@ class FetchError(Exception):
         # or the server asked for a longer pause than a run gives. The next run tries again.
         self.retry_later = transient and retry_later
 
+    def __reduce__(self) -> tuple:
+        # Pickled with its fields (a failed page travels to the worker processes with its error); the
+        # default would call __init__ with the message alone.
+        return (_rebuild_fetch_error, (type(self), self.__dict__))
+
     def __str__(self) -> str:
         return f"{self.reason} (status {self.status})" if self.status else self.reason
+
+
+def _rebuild_fetch_error(cls: type[FetchError], fields: dict) -> FetchError:
+    error = cls.__new__(cls)
+    Exception.__init__(error, fields.get("reason", ""))
+    error.__dict__.update(fields)
+    return error
 
 
 class BlockedAddressError(Exception):

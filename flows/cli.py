@@ -127,8 +127,9 @@ def main(ctx: click.Context, verbose: int, quiet: bool) -> None:
 
 
 @main.command()
+@click.option("--json", "as_json", is_flag=True, help="Print the run summary as JSON instead of text.")
 @config_option
-def run(config_path: Path) -> None:
+def run(as_json: bool, config_path: Path) -> None:
     """Run the nightly flow once, now, and print its summary (exit code 1 when every feed failed)."""
     from flows.report import format_summary
 
@@ -138,15 +139,22 @@ def run(config_path: Path) -> None:
     from flows.prefect_api import AVOID_TEMPORARY_SERVER, api_url, prefect_api
 
     _quiet_prefect_tracebacks()
+    quiet = _quiet(click.get_current_context())
     url = api_url()
-    if url:
+    if quiet:
+        pass
+    elif url:
         click.echo(f"Prefect: the server at {url} (PREFECT_API_URL) records this run", err=True)
     else:
         click.echo("Prefect: no server configured (PREFECT_API_URL): starting a temporary one...", err=True)
-    display = progress.for_stream(sys.stderr, quiet=_quiet(click.get_current_context()))
+    display = progress.for_stream(sys.stderr, quiet=quiet)
     with prefect_api() as temporary, progress.use(display):
         summary = run_nightly(config_path)
-    click.echo(format_summary(summary))
+    if as_json:
+        cost = {"start_s": temporary.start_s, "stop_s": temporary.stop_s} if temporary.start_s else None
+        click.echo(json.dumps({**summary, "prefect_temporary_server": cost}, default=str))
+    else:
+        click.echo(format_summary(summary))
     if temporary.start_s is not None:
         click.echo(
             f"Prefect's temporary server took {temporary.start_s:.1f} s to start and "

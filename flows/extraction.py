@@ -1,40 +1,87 @@
-"""Deal extraction for the flow: one spaCy pipeline cached per process, run in the calling thread or in
-one spawned worker process (the second core). Kept free of Prefect so that the worker starts light."""
+"""The CPU half of the nightly run: page text (trafilatura) and deal extraction (spaCy) of fetched pages,
+in worker processes (`extraction.workers`, default one per core) or in the calling thread.
+
+The flow's process keeps the I/O (downloads) and the warehouse's single writer; the workers take batches
+of fetched pages as they arrive and return plain records. One spaCy pipeline is cached per process. Kept
+free of Prefect so that a worker starts light.
+"""
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import logging
 import multiprocessing
+import os
 import sys
 import threading
+import time
 import types
 from collections.abc import Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import contextmanager
 from typing import Any
 
+from extractors.articles import FetchedPage, page_article
+from extractors.crawl import WorkDone
 from extractors.models import DealEvent
 from extractors.settings import ExtractionSettings
 
 log = logging.getLogger(__name__)
 
 
-def extract_docs(
-    docs: Sequence[tuple[str, str]], settings: ExtractionSettings, companies: Sequence[str], use_process: bool
-) -> list[list[DealEvent]]:
-    """Deal events of (title, text) pairs: in this process, or in the extraction process (other core)."""
-    if use_process:
-        worker = _PROCESS or extraction_process(settings, companies)
-        return worker.submit(extract_here, list(docs), settings, list(companies)).result()
-    return extract_here(docs, settings, companies)
+def process_pages(
+    pages: Sequence[FetchedPage],
+    languages: Sequence[str],
+    settings: ExtractionSettings,
+    companies: Sequence[str],
+    *,
+    extract: bool = True,
+    in_worker: bool = False,
+) -> WorkDone:
+    """Articles of fetched pages and the deal events of those worth extracting. A failed deal extraction
+    leaves its articles without events (stored with no extractor version; `dealradar reextract` catches
+    up); page text never raises."""
+    mark = time.perf_counter()
+    articles = [page_article(page, languages) for page in pages]
+    page_text_s = time.perf_counter() - mark
+    todo = [a for a in articles if a.extractable and not a.transient_failure]
+    events: dict[str, list[DealEvent]] = {}
+    failed = 0
+    mark = time.perf_counter()
+    if todo and extract:
+        try:
+            found = extract_here([(a.title or "", a.text) for a in todo], settings, companies)
+            events = {a.url: evs for a, evs in zip(todo, found, strict=True)}
+        except Exception:
+            log.exception("deal extraction failed for a batch of %d articles", len(todo))
+            failed = len(todo)
+    costs = {"page text": page_text_s, "deal extraction": time.perf_counter() - mark}
+    worker = (os.getpid(), time.process_time()) if in_worker else None
+    return WorkDone(articles, events, failed, costs, worker)
+
+
+def _process_pages_in_worker(
+    pages: list[FetchedPage], languages: list[str], settings: ExtractionSettings, companies: list[str]
+) -> WorkDone:
+    return process_pages(pages, languages, settings, companies, in_worker=True)
+
+
+def submit_pages(
+    pages: Sequence[FetchedPage],
+    languages: Sequence[str],
+    settings: ExtractionSettings,
+    companies: Sequence[str],
+) -> Future[WorkDone]:
+    """`process_pages` in the worker processes (started by `start_workers`)."""
+    pool = _POOL or start_workers(settings, companies)
+    return pool.submit(_process_pages_in_worker, list(pages), list(languages), settings, list(companies))
 
 
 def extract_here(
     docs: Sequence[tuple[str, str]], settings: ExtractionSettings, companies: Sequence[str]
 ) -> list[list[DealEvent]]:
+    """Deal events of (title, text) pairs with this process's cached pipeline."""
     from extractors.deals import extract_deals
 
     nlp = cached_pipeline(settings, companies)
@@ -45,15 +92,20 @@ def extract_here(
     return events
 
 
-_PROCESS: ProcessPoolExecutor | None = None
+_POOL: ProcessPoolExecutor | None = None
+
+
+def worker_count(settings: ExtractionSettings) -> int:
+    """`extraction.workers`, or one per core when unset."""
+    return settings.workers if settings.workers is not None else (os.cpu_count() or 1)
 
 
 def extractor_version(in_worker: bool = False) -> str:
-    """EXTRACTOR_VERSION of the extractor that ran; asked of the worker when it did the extraction, so
+    """EXTRACTOR_VERSION of the extractor that ran; asked of a worker when they did the extraction, so
     that this process need not import spaCy (~50 MB) just for a version string."""
-    if in_worker and _PROCESS is not None:
+    if in_worker and _POOL is not None:
         try:
-            return _PROCESS.submit(_version).result()
+            return _POOL.submit(_version).result()
         except Exception:  # a worker that died: the same code answers here
             log.warning("the extraction worker did not answer; its version is read here", exc_info=True)
     return _version()
@@ -65,29 +117,30 @@ def _version() -> str:
     return EXTRACTOR_VERSION
 
 
-def extraction_process(settings: ExtractionSettings, companies: Sequence[str]) -> ProcessPoolExecutor:
-    """One spawned worker process for deal extraction, started once and kept until `stop_extraction_process`.
+def start_workers(settings: ExtractionSettings, companies: Sequence[str]) -> ProcessPoolExecutor:
+    """The spawned worker processes for page text and deal extraction, started once and kept until
+    `stop_workers`.
 
-    Fetching and trafilatura keep this process's interpreter busy; spaCy in a second process uses the
-    second core instead of waiting for the GIL. The first call starts the worker and has it load the
-    pipeline at once, so that its start overlaps the downloads.
+    Downloads keep this process's interpreter busy with I/O; trafilatura and spaCy in other processes use
+    the other cores instead of waiting for the GIL. Each worker is asked to load the pipeline at once, so
+    that its start (1.5-2 s) overlaps the first downloads.
     """
-    global _PROCESS
+    global _POOL
     with _PIPELINE_LOCK:
-        starting = _PROCESS is None
-        if starting:
-            _PROCESS = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
-        # the first submit spawns the process; later ones are a no-op once this pipeline is loaded
-        with _main_module_left_out() if starting else contextlib.nullcontext():
-            _PROCESS.submit(_warm, settings, list(companies))
-        return _PROCESS
+        if _POOL is None:
+            n = max(1, worker_count(settings))
+            _POOL = ProcessPoolExecutor(max_workers=n, mp_context=multiprocessing.get_context("spawn"))
+            with _main_module_left_out():  # each submit while all are busy spawns the next worker
+                for _ in range(n):
+                    _POOL.submit(_warm, settings, list(companies))
+        return _POOL
 
 
 @contextmanager
 def _main_module_left_out() -> Iterator[None]:
-    """Spawn re-imports the parent's __main__ in the child, for functions defined there. The worker runs
+    """Spawn re-imports the parent's __main__ in the child, for functions defined there. The workers run
     only functions of this module, and the parent's main can be heavy or impossible to import: a
-    scheduled run's main is `python -m prefect.engine` (the worker took 236 MB and 1.9 s to start instead
+    scheduled run's main is `python -m prefect.engine` (a worker took 236 MB and 1.9 s to start instead
     of 200 MB and 1.5 s), a script read from stdin has no file (the worker died at start). So the spawn
     sees an empty __main__ for the moment it reads it."""
     real = sys.modules["__main__"]
@@ -98,15 +151,15 @@ def _main_module_left_out() -> Iterator[None]:
         sys.modules["__main__"] = real
 
 
-def stop_extraction_process() -> None:
-    """End the worker (it holds ~200 MB): a run stops it once its articles are extracted, so that the
-    warehouse writes that follow do not add their memory to the worker's. A scheduled run is a process
-    of its own anyway; the next one that needs a worker starts it again."""
-    global _PROCESS
+def stop_workers() -> None:
+    """End the workers (each holds ~200 MB): a run stops them once its pages are done, so that the
+    warehouse writes that follow do not add their memory to the workers'. A scheduled run is a process
+    of its own anyway; the next run that needs workers starts them again."""
+    global _POOL
     with _PIPELINE_LOCK:
-        worker, _PROCESS = _PROCESS, None
-    if worker is not None:
-        worker.shutdown(wait=True, cancel_futures=True)
+        pool, _POOL = _POOL, None
+    if pool is not None:
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _warm(settings: ExtractionSettings, companies: list[str]) -> None:

@@ -31,7 +31,7 @@ from extractors.crawl import CrawlResult
 from extractors.models import Article, DealEvent, DeferredEntry, FeedEntry, FeedResult, FeedState
 from flows import progress
 from flows.config import Config, load_config
-from flows.extraction import extractor_version, stop_extraction_process
+from flows.extraction import extractor_version, stop_workers
 from flows.report import new_deals_rows, publish_artifacts
 from flows.tasks import Extraction, fetch_and_extract
 from warehouse.report import report_figures
@@ -65,37 +65,59 @@ class RunState:
     skipped: Counter[str] = field(default_factory=Counter)
     extractor_version: str | None = None  # asked of the worker before it stops, when it extracted
     errors: list[str] = field(default_factory=list)
+    stage_s: dict[str, float] = field(default_factory=dict)  # see STAGES
+    worker_cpu_s: dict[int, float] = field(default_factory=dict)  # CPU seconds per worker process
+    workers: int = 0  # worker processes this run started for page text and deal extraction
 
 
 @flow(name="dealradar-nightly", task_runner=ThreadPoolTaskRunner(max_workers=16), log_prints=False)
 def nightly(config_path: str = "config.yaml", extraction_process: bool | None = None) -> dict[str, Any]:
     """Fetch the configured feeds, store new articles and their deal events, cluster deals, send alerts.
 
-    extraction_process: run deal extraction in a second process (True), in the task threads (False), or
-    decide by the amount of new articles and the cores available (None, the default).
+    extraction_process: run page text and deal extraction in worker processes (True, `extraction.workers`
+    of them), in the flow's threads (False), or decide by the number of pages to fetch (None, the default).
 
     Returns the run summary (also stored in the `runs` table and shown as Prefect artifacts).
     """
-    started = time.monotonic()
+    started, cpu_started = time.monotonic(), time.process_time()
     _freeze_long_lived_objects()
     config = load_config(config_path)
     run = _begin(config)
-    timings = {"start": time.monotonic() - started}
     try:
-        mark = time.monotonic()
         _fetch_and_extract(run, extraction_process)
-        timings["fetch"] = time.monotonic() - mark
-        mark = time.monotonic()
         summary = _write(run)
-        timings["write"] = time.monotonic() - mark
     except BaseException as exc:
         _mark_failed(config, run.run_id, exc)
         raise
-    summary["elapsed_s"] = round(time.monotonic() - started, 2)
-    summary["stage_s"] = {k: round(v, 2) for k, v in timings.items()}
+    elapsed = time.monotonic() - started
+    summary["elapsed_s"] = round(elapsed, 2)
+    summary["stage_s"] = {stage: round(run.stage_s.get(stage, 0.0), 2) for stage in STAGES}
+    summary["cpu"] = _cpu_use(run, time.process_time() - cpu_started, elapsed)
     publish_artifacts(summary, summary.pop("_new_deals", []), summary.pop("_figures", []))
     get_run_logger().info("nightly run %s: %s", run.run_id, _one_line(summary))
     return summary
+
+
+# Where a run's time goes. Fetching is wall time from the start of the fetch stage (feeds and pages overlap:
+# a feed's pages start as soon as it is parsed); page text and deal extraction are busy seconds summed over
+# the workers (they overlap the downloads and each other); the warehouse is the writes, clustering and
+# export; alerts the queueing and sending.
+STAGES = ("fetch feeds", "fetch pages", "page text", "deal extraction", "warehouse", "alerts")
+
+
+def _cpu_use(run: RunState, flow_cpu_s: float, elapsed_s: float) -> dict[str, Any]:
+    """CPU seconds of the flow's process and of its workers, and the share of the machine's cores they
+    kept busy over the run."""
+    workers_s = sum(run.worker_cpu_s.values())
+    cores = os.cpu_count() or 1
+    return {
+        "flow_s": round(flow_cpu_s, 2),
+        "workers_s": round(workers_s, 2),
+        "workers": run.workers,
+        "workers_used": len(run.worker_cpu_s),
+        "cores": cores,
+        "utilisation_pct": round(100 * (flow_cpu_s + workers_s) / max(elapsed_s * cores, 1e-9), 1),
+    }
 
 
 @functools.cache
@@ -148,7 +170,8 @@ def _fetch_and_extract(run: RunState, use_process: bool | None = None) -> None:
     """Feeds and pages in one event loop, extraction pipelined with fetching (flows.tasks)."""
     runner = nightly_runner()
     on_cluster = runner is not None and type(runner).__name__ != "ThreadPoolTaskRunner"  # Dask extracts
-    extraction = Extraction(run.config.extraction, run.companies, use_process, on_cluster)
+    extraction = Extraction(run.config.extraction, run.companies, use_process, run.config.fetch.languages,
+                            on_cluster)  # fmt: skip
     sources = run.config.sources()
     progress.start("feeds", len(sources))
     progress.start("articles")  # the total grows as the feeds are parsed
@@ -157,6 +180,7 @@ def _fetch_and_extract(run: RunState, use_process: bool | None = None) -> None:
                                    functools.partial(_known_urls, run.config), progress.advance)  # fmt: skip
         if extraction.in_process:
             run.extractor_version = extractor_version(in_worker=True)
+            run.workers = extraction.workers
     except Exception as exc:  # a bug in the fetch stage: every feed failed, their state and pending kept
         log.exception("the fetch stage failed")
         run.errors.append(f"fetch: {exc}")
@@ -164,10 +188,12 @@ def _fetch_and_extract(run: RunState, use_process: bool | None = None) -> None:
         result = CrawlResult(feeds=failed)
     finally:
         if extraction.in_process:
-            stop_extraction_process()
+            stop_workers()
     run.feeds, run.seen, run.articles = result.feeds, result.seen, result.articles
     run.events_by_url, run.deferred = result.events_by_url, result.deferred
     run.deadline_reached = result.deadline_reached
+    run.stage_s.update({"fetch feeds": result.feeds_s, "fetch pages": result.pages_s, **result.costs})
+    run.worker_cpu_s = result.worker_cpu_s
     run.skipped.update(result.skipped)
     if result.seen:
         run.skipped["already_stored"] += len(result.seen)
@@ -194,6 +220,7 @@ def _write(run: RunState) -> dict[str, Any]:
     from warehouse.load import finish_run, save_feed_states, store_articles
     from warehouse.pending import save_pending
 
+    started = time.monotonic()
     with writer(run.config) as con:
         stored = {"articles_new": 0, "events_new": 0}
         if run.articles:
@@ -203,7 +230,9 @@ def _write(run: RunState) -> dict[str, Any]:
         backlog = save_pending(con, run.run_id, run.deferred, run.seen | {a.url for a in run.articles})
         save_feed_states(con, run.feeds)  # feeds with deferred entries keep their old validators
         clustered = _optional(run, "cluster", _cluster, run, con) or {}
+        alerts_started = time.monotonic()
         alerts = _optional(run, "alerts", _alerts, run, con) or {}
+        run.stage_s["alerts"] = time.monotonic() - alerts_started
         # Nothing new and the export already there: skip it, a quiet night should stay cheap.
         if stored["articles_new"] or not _parquet_exists(run.config):
             _optional(run, "export", _export, run, con)
@@ -216,6 +245,7 @@ def _write(run: RunState) -> dict[str, Any]:
         status = "partial" if summary["feeds_failed"] or run.errors else "ok"
         summary["status"] = status
         finish_run(con, run.run_id, status, {k: v for k, v in summary.items() if not k.startswith("_")})
+    run.stage_s["warehouse"] = time.monotonic() - started - run.stage_s.get("alerts", 0.0)
     return summary
 
 

@@ -54,11 +54,35 @@ def format_summary(summary: dict[str, Any]) -> str:
         for name, counts in (summary.get("deferred_by_feed") or {}).items():
             why = ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))
             lines.append(f"  deferred from {name}: {why}")
+    lines.extend(format_timings(summary))
     for name, error in (summary.get("feed_failures") or {}).items():
         lines.append(f"  failed feed {name}: {error}")
     for error in summary.get("errors") or []:
         lines.append(f"  problem: {error}")
     return "\n".join(lines)
+
+
+BUSY_STAGES = ("page text", "deal extraction")  # summed over workers, overlapping the downloads
+
+
+def format_timings(summary: dict[str, Any]) -> list[str]:
+    """Where the run's time went, one line per stage, and how busy it kept the cores."""
+    stages = summary.get("stage_s") or {}
+    cpu = summary.get("cpu") or {}
+    if not stages:
+        return []
+    where = f"{cpu['workers']} worker processes" if cpu.get("workers") else "the flow's process"
+    lines = ["Time:     stage             seconds"]
+    for stage, seconds in stages.items():
+        note = f"  busy, in {where}" if stage in BUSY_STAGES else ""
+        lines.append(f"          {stage:<17}{seconds:7.2f}{note}")
+    if cpu:
+        lines.append(
+            f"CPU:      {cpu['flow_s'] + cpu['workers_s']:.1f} s in {summary.get('elapsed_s', '?')} s on "
+            f"{cpu['cores']} cores = {cpu['utilisation_pct']:.0f} % used "
+            f"(flow process {cpu['flow_s']:.1f} s, workers {cpu['workers_s']:.1f} s)"
+        )
+    return lines
 
 
 def publish_artifacts(

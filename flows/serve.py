@@ -129,17 +129,21 @@ def _stop(proc: subprocess.Popen[bytes], sig: int, timeout_s: float = 30) -> Non
 
 
 def start_prefect_server(
-    echo: Callable[[str], None], port: int | None = None, env: dict[str, str] | None = None
+    echo: Callable[[str], None],
+    port: int | None = None,
+    env: dict[str, str] | None = None,
+    output: int | None = None,
 ) -> tuple[subprocess.Popen[bytes], str]:
     """Start `prefect server start` on 127.0.0.1 (port 4200, or the next free one) and wait until its API
-    answers. `env`: the server's environment (default: ours)."""
+    answers. `env`: the server's environment (default: ours); `output`: where its console goes (ours)."""
     prefect = shutil.which("prefect") or str(Path(sys.executable).with_name("prefect"))
     port = port or free_port(4200)
     url = f"http://127.0.0.1:{port}/api"
     echo(f"Starting a Prefect server on {url} (UI at http://127.0.0.1:{port}) ...")
     server = subprocess.Popen(
-        [prefect, "server", "start", "--host", "127.0.0.1", "--port", str(port)], env=env
-    )
+        [prefect, "server", "start", "--host", "127.0.0.1", "--port", str(port)],
+        env=env, stdout=output, stderr=output,
+    )  # fmt: skip
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         if server.poll() is not None:

@@ -105,7 +105,7 @@ def test_a_hanging_feed_and_a_trickling_page_do_not_hold_back_the_good_articles(
     assert rows(db, "SELECT reason FROM pending_entries") == [("fetch_failed:time_budget",)]
     assert rows(db, "SELECT last_status FROM feed_state WHERE feed_name = 'Lento'") == [("deferred",)]
     # Bounded by the slowest feed (3 tries x 2 s + back-off), not by the sum of the waits (~16 s before).
-    assert summary["stage_s"]["fetch"] < RETRIES * READ_S + READ_S + 4
+    assert summary["stage_s"]["fetch pages"] < RETRIES * READ_S + READ_S + 4
     # Each failure is logged once.
     about_hang = [r for r in caplog.records if r.levelno >= logging.WARNING and "Appeso" in r.getMessage()]
     assert len(about_hang) == 1, [r.getMessage() for r in about_hang]

@@ -156,16 +156,34 @@ def test_an_alert_is_sent_once_and_a_receiver_down_gets_it_next_run(tmp_path: Pa
     assert len(ids) == len(set(ids)) == down["alerts_enqueued"]
 
 
-def test_the_flow_runs_unchanged_on_a_dask_cluster(tmp_path: Path) -> None:
+def test_the_flow_runs_unchanged_on_a_dask_cluster_of_two_processes(tmp_path: Path) -> None:
+    """Scale-out as in the README: a Dask cluster (here a LocalCluster of two worker processes) takes the
+    CPU work (page text and deal extraction of each batch of pages) through prefect-dask, reporting to the
+    real Prefect API; the flow's own process downloads and stays the warehouse's single writer."""
+    import os
+
+    from distributed import Client, LocalCluster, get_task_stream
     from prefect_dask import DaskTaskRunner
 
-    runner = DaskTaskRunner(cluster_kwargs={"processes": False, "n_workers": 1, "threads_per_worker": 4,
-                                            "dashboard_address": None})  # fmt: skip
-    with serve_demo_site(1, "127.0.0.2") as site:
-        summary = run_nightly(write_config(tmp_path, [{"name": "StartupNews", "url": site.feed_url}]), runner)
+    with (
+        LocalCluster(n_workers=2, processes=True, threads_per_worker=4, dashboard_address=None) as cluster,
+        Client(cluster) as client,
+        serve_demo_site(1, "127.0.0.2") as site_b,
+        serve_demo_site(2, "127.0.0.3") as site_c,
+    ):
+        workers = client.run(os.getpid)
+        feeds = [{"name": "Startup", "url": site_b.feed_url}, {"name": "Giornale", "url": site_c.feed_url}]
+        config = write_config(tmp_path, feeds)
+        with get_task_stream(client) as stream:
+            summary = run_nightly(config, DaskTaskRunner(address=cluster.scheduler_address))
+    assert len(set(workers.values()) - {os.getpid()}) == 2  # two processes, neither of them this one
+    ran = [t for t in stream.data if t["key"].startswith("_pages_to_deals")]  # the batches' Dask tasks
+    assert ran and {t["worker"] for t in ran} <= set(workers)
     db = tmp_path / "wh" / "dealradar.duckdb"
-    assert summary["articles_new"] == site.n_articles == rows(db, "SELECT count(*) FROM articles")[0][0]
+    stored = rows(db, "SELECT count(*) FROM articles")[0][0]
+    assert summary["articles_new"] == site_b.n_articles + site_c.n_articles == stored
     assert summary["deal_events"] == rows(db, "SELECT count(*) FROM deal_events")[0][0] > 0
+    assert not summary["errors"]
 
 
 def test_extraction_in_a_second_process_stores_the_same_events(tmp_path: Path) -> None:

@@ -52,3 +52,24 @@ def test_the_extraction_worker_ends_with_the_run_and_its_version_is_stored(tmp_p
     versions = rows(db, "SELECT DISTINCT extractor_version FROM articles WHERE skip_reason IS NULL")
     assert len(versions) == 1 and versions[0][0].startswith("deals-")
     assert extraction_workers() == []
+
+
+def test_page_text_and_extraction_run_in_the_configured_worker_processes_and_the_summary_says_where_time_went(
+    tmp_path: Path,
+) -> None:
+    from flows.report import format_summary
+
+    with serve_demo_site(1, "127.0.0.2") as site:
+        feeds = [{"name": "StartupNews", "url": site.feed_url}]
+        config = write_config(tmp_path, feeds, extraction={"workers": 2})
+        summary = run_nightly(config, extraction_process=True)
+    cpu, stages = summary["cpu"], summary["stage_s"]
+    assert summary["articles_new"] == site.n_articles and summary["deal_events"] > 0
+    assert cpu["workers"] == 2 and cpu["workers_s"] > 0 and 0 < cpu["utilisation_pct"] <= 100
+    assert list(stages) == [
+        "fetch feeds", "fetch pages", "page text", "deal extraction", "warehouse", "alerts"
+    ]  # fmt: skip
+    assert stages["page text"] > 0 and stages["deal extraction"] > 0 and stages["warehouse"] > 0
+    text = format_summary(summary)
+    assert "page text" in text and "busy, in 2 worker processes" in text and "% used" in text
+    assert extraction_workers() == []
