@@ -293,6 +293,9 @@ def main() -> None:
           f"({base['deal_articles']} pages matched the keyword rule{how}); "
           f"peak {base['peak_mb']:.0f} MB")  # fmt: skip
     print()
+    load = os.getloadavg()
+    print(f"machine: {os.cpu_count()} cores; load average now {load[0]:.1f} (5 min {load[1]:.1f}, 15 min "
+          f"{load[2]:.1f}): other work on the machine slows the CPU-bound stages")  # fmt: skip
     print("| setting | naive | dealradar run | ratio | quiet second run | peak memory, dealradar processes |")
     print("|---|---|---|---|---|---|")
     for setting, (first, second) in results.items():

@@ -8,6 +8,10 @@ free of Prefect so that a worker starts light.
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
+import ctypes.util
+import functools
 import hashlib
 import json
 import logging
@@ -64,7 +68,22 @@ def process_pages(
 def _process_pages_in_worker(
     pages: list[FetchedPage], languages: list[str], settings: ExtractionSettings, companies: list[str]
 ) -> WorkDone:
-    return process_pages(pages, languages, settings, companies, in_worker=True)
+    try:
+        return process_pages(pages, languages, settings, companies, in_worker=True)
+    finally:
+        _give_back_free_memory()
+
+
+@functools.cache
+def _libc() -> Any:
+    return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+
+
+def _give_back_free_memory() -> None:
+    """Hand the heap's free pages back to the system (glibc keeps them otherwise): a worker's resident
+    memory then stays near its pipeline's (measured 208 MB loaded, 232 MB after batches without this)."""
+    with contextlib.suppress(OSError, AttributeError):
+        _libc().malloc_trim(0)
 
 
 def submit_pages(
@@ -164,6 +183,7 @@ def stop_workers() -> None:
 
 def _warm(settings: ExtractionSettings, companies: list[str]) -> None:
     cached_pipeline(settings, companies)
+    _give_back_free_memory()  # what loading the pipeline used and let go (~9 MB)
 
 
 _PIPELINE_LOCK = threading.RLock()
