@@ -47,3 +47,54 @@ def test_the_worker_extracts_for_a_script_read_from_stdin() -> None:
     # The page's text was taken by trafilatura and its deal extracted, both in a worker process.
     assert out["extraction"] == "page" and out["in_worker"]
     assert ["acquisition", "Lumen Data"] in out["events"]
+
+
+@pytest.mark.slow
+def test_a_worker_killed_mid_run_costs_deal_events_never_articles() -> None:
+    """The out-of-memory killer takes a worker: every page of the night is still stored with its text
+    (made in the flow's process), and the run counts the articles left without events for reextract."""
+    import asyncio
+    import os
+    import signal
+
+    import psutil
+    from support.server import LoopbackServer, Response
+
+    from extractors.crawl import crawl
+    from extractors.models import FeedSource
+    from extractors.settings import ExtractionSettings, FetchSettings
+    from flows.extraction import start_workers, stop_workers, submit_pages
+
+    body = ("<p>Alfa Software ha annunciato l'acquisizione di Beta Cloud per dieci milioni di euro, con "
+            "l'obiettivo di crescere in Italia e in Europa nei prossimi anni.</p>") * 4  # fmt: skip
+    server = LoopbackServer()
+    paths = [f"/notizia-{i}" for i in range(6)]
+    for path in paths:
+        html = f"<html><head><title>{path}</title></head><body><article>{body}</article></body></html>"
+        server.routes[path] = Response(200, html.encode(), {"Content-Type": "text/html"})
+    items = "".join(f"<item><title>Notizia {p}</title><link>{server.url(p)}</link></item>" for p in paths)
+    feed = f'<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>{items}</channel></rss>'
+    server.routes["/feed.xml"] = Response(200, feed.encode(), {"Content-Type": "application/rss+xml"})
+    settings = ExtractionSettings(workers=1)
+    killed: list[int] = []
+
+    def work(pages: list) -> object:
+        if not killed:  # the first batch finds its worker gone
+            for child in psutil.Process().children(recursive=True):
+                if any("spawn_main" in part for part in child.cmdline()):
+                    os.kill(child.pid, signal.SIGKILL)
+                    killed.append(child.pid)
+        return submit_pages(pages, ["it"], settings, []).result()
+
+    fetch = FetchSettings(allow_private_addresses=True, retries=0)
+    with server:
+        start_workers(settings, []).submit(os.getpid).result()  # the worker is up
+        try:
+            result = asyncio.run(crawl([FeedSource("Notizie", server.url("/feed.xml"))], {}, fetch,
+                                       known=lambda urls: set(), work=work, batch_size=2))  # fmt: skip
+        finally:
+            stop_workers()
+    assert killed
+    assert sorted(a.url for a in result.articles) == sorted(server.url(p) for p in paths)
+    assert all(a.extraction == "page" and a.text for a in result.articles)
+    assert result.extraction_failures == len(paths) and not result.events_by_url
