@@ -220,6 +220,9 @@ def test_the_run_shows_its_new_deals_and_a_summary_as_prefect_artifacts(tmp_path
     assert targets and all(t in by_key["new-deals"] for t in targets)
     assert "Feeds:    1 fetched" in by_key["nightly-summary"]
     assert f"{summary['articles_new']} new" in by_key["nightly-summary"]
+    # where the run's time went, stage by stage, and how busy the cores were
+    assert all(stage in by_key["nightly-summary"] for stage in summary["stage_s"])
+    assert "page text" in by_key["nightly-summary"] and "% used" in by_key["nightly-summary"]
     # the report's figures, as the data `dealradar report` charts
     from warehouse.report import FIGURE_KEYS
 
