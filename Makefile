@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test install lint bench run
+.PHONY: demo test install lint bench run train
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -25,6 +25,11 @@ run: $(STAMP)
 test: $(STAMP)
 	$(BIN)/ruff check flows extractors warehouse alerts tests benchmarks
 	$(BIN)/python -m pytest
+
+# Rebuilds the shipped deal model (extractors/deals/trained/) from ../shared/deals: ~15-25 minutes on 2 cores.
+train: $(STAMP)
+	$(BIN)/python -m pip install -q -e '.[train]'
+	$(BIN)/python -m extractors.deals.train --shared ../shared/deals
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/deals.py

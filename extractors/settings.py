@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 
 class _Strict(BaseModel):
@@ -58,8 +60,25 @@ class FetchSettings(_Strict):
 
 
 class ExtractionSettings(_Strict):
-    model: str = "blank"
-    """spaCy base pipeline: "blank" (built-in rules, always works) or an installed it_core_news_* package."""
+    model: str = "bundled"
+    """Deal model: "bundled" (the pipeline trained on the shared gold sets that ships with dealradar) or the
+    folder of one rebuilt by `make train` (`python -m extractors.deals.train --out DIR`)."""
+
+    @field_validator("model")
+    @classmethod
+    def _model_exists(cls, value: str) -> str:
+        if value in {"bundled", "blank"}:  # "blank": older configs, before a trained model shipped
+            return "bundled"
+        if not (Path(value).expanduser() / "config.cfg").is_file():
+            raise ValueError(f"{value!r} is not a trained deal model folder (no config.cfg): use 'bundled'")
+        return value
+
+    def model_path(self) -> Path:
+        if self.model == "bundled":
+            from .deals.pipeline import BUNDLED_MODEL  # noqa: PLC0415
+
+            return BUNDLED_MODEL
+        return Path(self.model).expanduser()
     min_confidence: float = Field(0.0, ge=0, le=1)
     """Events below this confidence are not stored."""
     aliases: dict[str, list[str]] = {}

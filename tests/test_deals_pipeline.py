@@ -8,7 +8,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from extractors.deals import EXTRACTOR_VERSION, extract_deals, extract_jsonl, load_pipeline
+from extractors.deals import EXTRACTOR_VERSION, extract_jsonl, load_pipeline
+from extractors.deals import extract_rule_deals as extract_deals
 from extractors.deals.pipeline import make_doc
 from extractors.models import DealEvent
 from extractors.settings import ExtractionSettings

@@ -1,5 +1,5 @@
-"""Italian deal-event extraction (spaCy rules): see pipeline.py for the pipeline and the public functions."""
+"""Italian deal-event extraction: a trained spaCy pipeline with rule components (see pipeline.py)."""
 
-from .pipeline import EXTRACTOR_VERSION, extract_deals, extract_jsonl, load_pipeline
+from .pipeline import EXTRACTOR_VERSION, extract_deals, extract_jsonl, extract_rule_deals, load_pipeline
 
-__all__ = ["EXTRACTOR_VERSION", "extract_deals", "extract_jsonl", "load_pipeline"]
+__all__ = ["EXTRACTOR_VERSION", "extract_deals", "extract_jsonl", "extract_rule_deals", "load_pipeline"]

@@ -1,0 +1,71 @@
+"""The text the deal components read: headline + the opening of the body, built the same way for training
+(`make train`) and for extraction, since a model only trusts text shaped like what it learned from.
+
+Deals are told in the headline and the lead: the body is cut at `READ_CHARS` (the shared gold sets hold the
+opening ~2,000 characters of each page; reading further costs time and adds background, not news).
+"""
+
+from __future__ import annotations
+
+import re
+
+from spacy.lang.it.stop_words import STOP_WORDS
+
+from . import lexicon
+
+READ_CHARS = 6_000
+MAX_TITLE_CHARS = 1_000
+TITLE_END_KEY = "dealradar.title_end"
+RULE_EVENTS_KEY = "dealradar.rule_events"  # doc.user_data: the rule extractor's events, as dicts
+RULE_ORGS_KEY = "dealradar.rule_orgs"  # doc.user_data: organisation names the rules found
+
+_SITE_SUFFIX = re.compile(r"\s+[|–—-]\s+([^|–—-]{1,40})$")
+# a line wrapped inside a sentence ("22,3 miliardi di\ndollari") is a space; offsets stay the same
+_WRAPPED_LINE = re.compile(r"(?<=[\w,;])\n(?=[\w(])")
+_WORD = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?")
+
+
+def _normalise_headline_case(title: str) -> str:
+    """ "Nvidia Acquisisce La Startup Groq", "NVIDIA ACQUISISCE GROQ": in a Title Case or upper-case
+    headline capitals mark nothing, so Italian words go to lower case and the other words keep a capital."""
+    words = _WORD.findall(title)
+    # function words ("La", "Per", "Di") capitalised inside the headline give Title Case away
+    inner = [w for w in words[1:] if w.lower() in STOP_WORDS]
+    title_case = len(inner) >= 2 and all(w[0].isupper() for w in inner)
+    if not (title_case or (title.isupper() and len(words) >= 3)):
+        return title
+    vocabulary = lexicon.italian_vocabulary()
+
+    def fix(m: re.Match[str]) -> str:
+        w = m.group(0)
+        if lexicon.fold(w) in vocabulary:
+            return w.lower()
+        return w[0] + w[1:].lower() if w.isupper() and len(w) > 4 else w
+
+    return _WORD.sub(fix, title)
+
+
+def strip_site_suffix(title: str) -> str:
+    """ "Faro compra Scoglio - Il Post", "... | StartupItalia": the outlet's name is no party of the deal."""
+    m = _SITE_SUFFIX.search(title)
+    if m and len(m.group(1).split()) <= 4 and m.start() > 0:
+        return title[: m.start()]
+    return title
+
+
+def clean_title(title: str | None) -> str:
+    # "L’ok" -> "L'ok": the tokenizer splits elisions on the straight apostrophe only (offsets kept)
+    title = strip_site_suffix(" ".join((title or "").split())[:MAX_TITLE_CHARS].replace("’", "'"))
+    return _normalise_headline_case(title)
+
+
+def clean_body(text: str | None) -> str:
+    return _WRAPPED_LINE.sub(" ", (text or "")[:READ_CHARS].replace("’", "'"))
+
+
+def article_text(title: str | None, text: str | None) -> tuple[str, int]:
+    """(the text a Doc is made of, the character offset where the body starts; 0 without a headline)."""
+    head, body = clean_title(title), clean_body(text)
+    if not head:
+        return body, 0
+    return f"{head}\n\n{body}", len(head) + 2

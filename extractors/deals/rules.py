@@ -1,0 +1,123 @@
+"""The rule components: sentence breaks, the tokenizer's exceptions for names, headline clean-up and the rule
+extractor (triggers -> organisations -> events: events.py, roles.py) whose findings feed the learned assigner.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+
+from spacy.language import Language
+from spacy.tokens import Doc
+from spacy.util import compile_infix_regex, compile_suffix_regex
+
+from . import money, orgs, triggers  # noqa: F401  (registers the factories)
+from .document import RULE_EVENTS_KEY, RULE_ORGS_KEY, TITLE_END_KEY
+from .events import doc_events
+from .orgs import clean_name
+
+
+def customise_tokenizer(nlp: Language) -> None:
+    # "Hp-Compaq", "Leonardo-Fincantieri": headline pairs of names split into two names
+    infixes = [*nlp.Defaults.infixes, r"(?<=[a-z0-9])-(?=[A-Z])"]
+    nlp.tokenizer.infix_finditer = compile_infix_regex(infixes).finditer
+    # "la rete 5G. Nel pomeriggio...": a sentence's full stop after a code like 5G or 4K is its own token
+    suffixes = [*nlp.Defaults.suffixes, r"(?<=[0-9][A-Za-z])\."]
+    nlp.tokenizer.suffix_search = compile_suffix_regex(suffixes).search
+
+
+def add_rule_components(nlp: Language, before: str | None = None) -> None:
+    """Sentence breaks, lemmas, money, deal triggers, organisations and the rule events, in that order."""
+    where = {"before": before} if before else {}
+    for factory, config in (
+        ("dealradar_breaks_v1", {}),
+        ("sentencizer", {}),
+        ("lemmatizer", {"mode": "lookup"}),
+        ("dealradar_lemma_case_v1", {}),
+        ("dealradar_money_v1", {}),
+        ("dealradar_triggers_v1", {}),
+        ("dealradar_orgs_v1", {}),
+        ("dealradar_rule_events_v1", {}),
+    ):
+        nlp.add_pipe(factory, config=config, **where)
+    nlp.get_pipe("lemmatizer").initialize()
+
+
+_WRAPPED_LINE = re.compile(r"(?<=[\w,;])\n(?=[\w(])")
+_FINAL_PUNCT = frozenset({".", "!", "?", ":", '"', "”", "»"})
+
+
+def _paragraph_break(space) -> bool:
+    """A blank line, or a line break after a finished sentence; a wrapped line ("la\nCommissione") is not."""
+    text = space.text
+    if text.count("\n") >= 2 or "  " in text or "\n" not in text:
+        return True
+    return space.i > 0 and space.nbor(-1).text in _FINAL_PUNCT
+
+
+def _after_abbreviation(tok) -> bool:
+    """A lower-case word or a comma right after a full stop ("S.r.l., società di", "Inc. nata")."""
+    prev = tok.nbor(-1)
+    if prev.text == "." and (tok.text in {",", ";", ")"} or tok.is_lower):
+        return True
+    return (
+        tok.is_lower
+        and prev.text in {",", ";", ")"}
+        and tok.i >= 2
+        and tok.nbor(-2).text.endswith(".")
+        and "\n" not in prev.whitespace_ + tok.nbor(-2).whitespace_
+    )
+
+
+class Breaks:
+    """Sentence starts the punctuation sentencizer cannot see: after the title and at paragraph breaks."""
+
+    def __init__(self, nlp: Language, name: str):
+        self.name = name
+
+    def __call__(self, doc: Doc) -> Doc:
+        t_end = int(doc.user_data.get(TITLE_END_KEY, 0))
+        for tok in doc[1:]:
+            prev = tok.nbor(-1)
+            if (
+                tok.i == t_end
+                or (prev.is_space and not tok.is_space and _paragraph_break(prev))
+                or "\n" in prev.whitespace_
+                and prev.text in _FINAL_PUNCT
+            ):
+                tok.is_sent_start = True
+            elif _after_abbreviation(tok):
+                # "Neurotech Pharma Inc., nata a Siena": a full stop of an abbreviation ends no sentence
+                tok.is_sent_start = False
+        return doc
+
+    def pipe(self, docs: Iterable[Doc], batch_size: int = 32) -> Iterator[Doc]:
+        for doc in docs:
+            yield self(doc)
+
+
+@Language.factory("dealradar_breaks_v1")
+def make_breaks(nlp: Language, name: str) -> Breaks:
+    return Breaks(nlp, name)
+
+
+class RuleEvents:
+    """The rule extractor's events (triggers + organisations + figures) and organisation names, kept in
+    doc.user_data for the learned assigner, which weighs them against what the models see."""
+
+    def __init__(self, nlp: Language, name: str):
+        self.name = name
+
+    def __call__(self, doc: Doc) -> Doc:
+        doc.user_data[RULE_EVENTS_KEY] = [e.to_dict() for e in doc_events(doc)]
+        doc.user_data[RULE_ORGS_KEY] = sorted({clean_name(s) for s in doc.spans.get("org", [])})
+        return doc
+
+    def pipe(self, docs: Iterable[Doc], batch_size: int = 32) -> Iterator[Doc]:
+        for doc in docs:
+            yield self(doc)
+
+
+@Language.factory("dealradar_rule_events_v1")
+def make_rule_events(nlp: Language, name: str) -> RuleEvents:
+    return RuleEvents(nlp, name)
