@@ -25,7 +25,6 @@ VARIANTS = [
     ("without rule organisations", {"rule_orgs"}),
     ("without the recogniser (NER)", {"ner"}),
     ("without deal-word table", {"deal_words"}),
-    ("without name lists", {"name_lists"}),
     ("without context words", {"context"}),
     ("without headline/lead words", {"article_words"}),
     ("without rules at all", {"rules", "rule_orgs"}),

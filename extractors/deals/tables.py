@@ -1,4 +1,4 @@
-"""Knowledge kept as data: the deal-word table and the name lists (files in `data/` and `wordlists/`).
+"""Knowledge kept as data: the table of deal words (`data/deal_words.tsv`).
 
 The classifiers learn what each entry means for a role; these tables only group words.
 """
@@ -44,9 +44,3 @@ def deal_family(word: str) -> str | None:
         if len(w) >= n and w[:n] in table:
             return table[w[:n]]
     return None
-
-
-@cache
-def name_list(name: str) -> frozenset[str]:
-    """A list of names from wordlists/ (media, institutions, places, first_names), folded."""
-    return frozenset(fold(x) for x in _lines(HERE / "wordlists" / f"{name}.txt"))
