@@ -34,8 +34,14 @@ def valid():
     nlp = load_pipeline()
     docs = [(r.get("title"), r["text"]) for r in rows]
     gold = {str(r["id"]): r["events"] for r in rows}
-    learned = {str(r["id"]): [e.to_dict() for e in evs] for r, evs in zip(rows, extract_deals(docs, nlp=nlp))}
-    rules = {str(r["id"]): [e.to_dict() for e in evs] for r, evs in zip(rows, extract_rule_deals(docs, nlp=nlp))}
+    learned = {
+        str(r["id"]): [e.to_dict() for e in evs]
+        for r, evs in zip(rows, extract_deals(docs, nlp=nlp), strict=True)
+    }
+    rules = {
+        str(r["id"]): [e.to_dict() for e in evs]
+        for r, evs in zip(rows, extract_rule_deals(docs, nlp=nlp), strict=True)
+    }
     scorer = _scorer()
     return {"rows": rows, "pred": learned, "scorer": scorer, "score": scorer.score(gold, learned),
             "rules": scorer.score(gold, rules)}
