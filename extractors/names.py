@@ -40,3 +40,12 @@ def normalise_name(name: str | None) -> str:
 def name_tokens(name: str | None) -> tuple[str, ...]:
     """The words of the normalised name: ("societa", "elite") for "Società Ëlite S.p.A."."""
     return tuple(normalise_name(name).split())
+
+
+def same_company(a: str | None, b: str | None) -> bool:
+    """One name's words run inside the other's: "Intesa" and "Intesa Sanpaolo S.p.A." name one company."""
+    ka, kb = name_tokens(a), name_tokens(b)
+    if not ka or not kb:
+        return False
+    short, long_ = (ka, kb) if len(ka) <= len(kb) else (kb, ka)
+    return any(long_[i : i + len(short)] == short for i in range(len(long_) - len(short) + 1))

@@ -6,6 +6,8 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+BUNDLED_MODEL = Path(__file__).parent / "deals" / "trained"  # the deal model shipped with the package
+
 
 class _Strict(BaseModel):
     # Unknown keys are typos; a typo in a timeout must not silently fall back to the default.
@@ -75,8 +77,6 @@ class ExtractionSettings(_Strict):
 
     def model_path(self) -> Path:
         if self.model == "bundled":
-            from .deals.pipeline import BUNDLED_MODEL  # noqa: PLC0415
-
             return BUNDLED_MODEL
         return Path(self.model).expanduser()
     min_confidence: float = Field(0.0, ge=0, le=1)

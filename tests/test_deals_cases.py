@@ -1,5 +1,5 @@
-"""Hand-written Italian mini-articles, one phenomenon each, for the rule layer (`extract_rule_deals`): what the
-rule components find is evidence the learned assigner weighs, so its behaviour stays pinned down here.
+"""Hand-written Italian mini-articles, one phenomenon each, for the rule layer (`extract_rule_deals`):
+what the rule components find is evidence the learned assigner weighs, so it stays pinned down here.
 
 Each case in tests/fixtures/deals/cases.yaml lists the news events it must yield (background events are
 ignored); an empty list means no news event at all (a false alert would reach users).

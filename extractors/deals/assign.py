@@ -24,8 +24,8 @@ from spacy.language import Language
 from spacy.tokens import Doc, Span
 
 from ..models import DealEvent
-from ..names import name_tokens
-from .document import RULE_EVENTS_KEY, RULE_ORGS_KEY, TITLE_END_KEY
+from ..names import name_tokens, same_company
+from .document import RULE_EVENTS_KEY, RULE_ORGS_KEY, TITLE_END_KEY, make_doc
 from .linear import LinearModel
 from .money import Amount, Percentage, find_amounts, find_percentages, infer_currency
 from .tables import deal_family
@@ -41,18 +41,8 @@ _VALUATION_CUE = re.compile(
 )
 
 
-def name_key(name: str | None) -> tuple[str, ...]:
-    """The project's one company-name key (extractors.names): "Intesa Sanpaolo S.p.A." -> intesa, sanpaolo."""
-    return name_tokens(name)
-
-
-def same_name(a: str | None, b: str | None) -> bool:
-    """One name's words run inside the other's ("Intesa" ~ "Intesa Sanpaolo")."""
-    ka, kb = name_key(a), name_key(b)
-    if not ka or not kb:
-        return False
-    short, long_ = (ka, kb) if len(ka) <= len(kb) else (kb, ka)
-    return any(long_[i : i + len(short)] == short for i in range(len(long_) - len(short) + 1))
+name_key = name_tokens
+same_name = same_company
 
 
 def display_name(text: str) -> str:
@@ -589,7 +579,6 @@ def make_assigner(nlp: Language, name: str, min_confidence: float) -> DealAssign
 
 def parsed(nlp: Language, rows: list[dict[str, Any]]) -> list[tuple[Doc, dict[str, Any]]]:
     """Training articles as Docs made and analysed the way extraction does (rules, recogniser)."""
-    from .pipeline import make_doc  # noqa: PLC0415
 
     docs = nlp.pipe((make_doc(nlp, r.get("title"), r.get("text")) for r in rows), batch_size=64)
     return list(zip(docs, rows, strict=True))

@@ -10,6 +10,8 @@ from __future__ import annotations
 import re
 
 from spacy.lang.it.stop_words import STOP_WORDS
+from spacy.language import Language
+from spacy.tokens import Doc
 
 from . import lexicon
 
@@ -69,3 +71,11 @@ def article_text(title: str | None, text: str | None) -> tuple[str, int]:
     if not head:
         return body, 0
     return f"{head}\n\n{body}", len(head) + 2
+
+
+def make_doc(nlp: Language, title: str | None, text: str | None) -> Doc:
+    """One Doc for headline + the opening of the body; the headline's end is remembered (its own sentence)."""
+    joined, body_start = article_text(title, text)
+    doc = nlp.make_doc(joined)
+    doc.user_data[TITLE_END_KEY] = len(nlp.make_doc(joined[: body_start - 2])) if body_start else 0
+    return doc

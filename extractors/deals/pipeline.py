@@ -24,15 +24,14 @@ from spacy.language import Language
 from spacy.tokens import Doc
 
 from ..models import DealEvent
-from ..settings import ExtractionSettings
+from ..settings import BUNDLED_MODEL, ExtractionSettings
 from . import assign, lexicon  # noqa: F401  (registers the assigner's factory)
-from .document import RULE_EVENTS_KEY, TITLE_END_KEY, article_text
+from .document import RULE_EVENTS_KEY, make_doc
 from .rules import add_rule_components, customise_tokenizer
 
 log = logging.getLogger(__name__)
 
 EXTRACTOR_VERSION = "deals-2.0.0"
-BUNDLED_MODEL = Path(__file__).parent / "trained"
 ASSIGNER = "dealradar_assign"
 
 if not Doc.has_extension("deal_events"):
@@ -106,14 +105,6 @@ def default_pipeline() -> Language:
     if _DEFAULT_NLP is None:
         _DEFAULT_NLP = load_pipeline()
     return _DEFAULT_NLP
-
-
-def make_doc(nlp: Language, title: str | None, text: str) -> Doc:
-    """One Doc for headline + the opening of the body; the headline's end is remembered (its own sentence)."""
-    joined, body_start = article_text(title, text)
-    doc = nlp.make_doc(joined)
-    doc.user_data[TITLE_END_KEY] = len(nlp.make_doc(joined[: body_start - 2])) if body_start else 0
-    return doc
 
 
 def extract_deals(

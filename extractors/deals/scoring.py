@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from ..models import DealEvent
-from .assign import same_name
+from ..names import same_company as same_name
 
 
 def _found(name: str | None, values: Iterable[str | None]) -> bool:
