@@ -273,8 +273,9 @@ class Figure:
 
 
 def doc_figures(doc: Doc) -> tuple[list[Figure], list[Figure]]:
-    amounts = [a for a in find_amounts(doc.text) if not a.per_share and a.value > 0]
-    percents = [p for p in find_percentages(doc.text) if 0 < p.value <= 100]
+    text = doc.text  # spaCy joins every token's text on each access: read it once
+    amounts = [a for a in find_amounts(text) if not a.per_share and a.value > 0]
+    percents = [p for p in find_percentages(text) if 0 < p.value <= 100]
     return (
         [Figure(a.value, a.start, a.end, a.currency, a) for a in amounts],
         [Figure(p.value, p.start, p.end) for p in percents if isinstance(p, Percentage)],
@@ -551,17 +552,20 @@ class DealAssigner:
 
     @staticmethod
     def _valuation(doc: Doc, amounts: list[Figure], amount: Figure | None) -> Figure | None:
+        text = doc.text if amounts else ""
         for fig in amounts:
-            if fig is not amount and _VALUATION_CUE.search(doc.text[max(0, fig.start - 60) : fig.start]):
+            if fig is not amount and _VALUATION_CUE.search(text[max(0, fig.start - 60) : fig.start]):
                 return fig
         return None
 
 
 def org_spans_of(doc: Doc) -> list[Span]:
     """The recogniser's organisations, and every place where a name the rules found is written."""
-    spans = [e for e in doc.ents if e.label_ == "ORG" and "ner" not in DISABLED]
-    for name in [] if "rule_orgs" in DISABLED else doc.user_data.get(RULE_ORGS_KEY) or []:
-        for m in re.finditer(rf"(?<!\w){re.escape(name)}(?!\w)", doc.text):
+    spans = [] if "ner" in DISABLED else [e for e in doc.ents if e.label_ == "ORG"]
+    names = [] if "rule_orgs" in DISABLED else doc.user_data.get(RULE_ORGS_KEY) or []
+    text = doc.text if names else ""
+    for name in names:
+        for m in re.finditer(rf"(?<!\w){re.escape(name)}(?!\w)", text):
             span = doc.char_span(m.start(), m.end(), label="ORG_RULE", alignment_mode="expand")
             if span is not None:
                 spans.append(span)

@@ -6,7 +6,7 @@ The classifiers learn what each entry means for a role; these tables only group 
 from __future__ import annotations
 
 import unicodedata
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 HERE = Path(__file__).parent
@@ -36,6 +36,7 @@ def _prefix_lengths() -> tuple[int, ...]:
     return tuple(sorted({len(p) for p in deal_words()}, reverse=True))
 
 
+@lru_cache(maxsize=65_536)
 def deal_family(word: str) -> str | None:
     """The family of a word by its longest listed beginning ("acquisizione" -> "buy"), else None."""
     w = fold(word)
