@@ -84,7 +84,7 @@ class ExtractionSettings(_Strict):
     aliases: dict[str, list[str]] = {}
     """Company name -> other names it goes by (e.g. "Intesa Sanpaolo": ["Intesa", "ISP"])."""
     batch_size: int = Field(32, ge=1)
-    """Articles per spaCy pipe() batch and per extraction task."""
+    """Articles per extraction task (a worker batch); spaCy itself reads them 8 at a time (memory)."""
     workers: int | None = Field(None, ge=0)
     """Worker processes for the CPU work of a big run (page text and deal extraction), fed batches of
     pages as they arrive while the flow's process downloads and writes. None (default): one per core;
