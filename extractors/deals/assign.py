@@ -27,6 +27,7 @@ from ..models import DealEvent
 from ..names import name_tokens, same_company
 from .document import RULE_EVENTS_KEY, RULE_ORGS_KEY, TITLE_END_KEY, make_doc
 from .linear import LinearModel
+from .money import _USER_DATA_MONEY as MONEY_ROWS
 from .money import Amount, Percentage, find_amounts, find_percentages, infer_currency
 from .tables import deal_family
 
@@ -273,9 +274,13 @@ class Figure:
 
 
 def doc_figures(doc: Doc) -> tuple[list[Figure], list[Figure]]:
-    text = doc.text  # spaCy joins every token's text on each access: read it once
-    amounts = [a for a in find_amounts(text) if not a.per_share and a.value > 0]
-    percents = [p for p in find_percentages(text) if 0 < p.value <= 100]
+    if doc.has_extension("dr_amounts") and MONEY_ROWS in doc.user_data:  # the money component ran
+        found_amounts, found_percents = doc._.dr_amounts, doc._.dr_percentages
+    else:
+        text = doc.text  # spaCy joins every token's text on each access: read it once
+        found_amounts, found_percents = find_amounts(text), find_percentages(text)
+    amounts = [a for a in found_amounts if not a.per_share and a.value > 0]
+    percents = [p for p in found_percents if 0 < p.value <= 100]
     return (
         [Figure(a.value, a.start, a.end, a.currency, a) for a in amounts],
         [Figure(p.value, p.start, p.end) for p in percents if isinstance(p, Percentage)],

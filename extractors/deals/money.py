@@ -1096,7 +1096,8 @@ class MoneyComponent:
 
     def __call__(self, doc: Doc) -> Doc:
         money_spans, money_rows = [], []
-        for amount in find_amounts(doc.text, self.default_currency):
+        text = doc.text  # spaCy joins every token's text on each access: read it once
+        for amount in find_amounts(text, self.default_currency):
             span = doc.char_span(
                 amount.start, amount.end, label=amount.currency or "MONEY", alignment_mode="expand"
             )
@@ -1104,7 +1105,7 @@ class MoneyComponent:
                 money_spans.append(span)
                 money_rows.append(asdict(amount))
         percent_spans, percent_rows = [], []
-        for pct in find_percentages(doc.text):
+        for pct in find_percentages(text):
             span = doc.char_span(pct.start, pct.end, label="PERCENT", alignment_mode="expand")
             if span is not None:
                 percent_spans.append(span)
