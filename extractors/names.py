@@ -42,10 +42,14 @@ def name_tokens(name: str | None) -> tuple[str, ...]:
     return tuple(normalise_name(name).split())
 
 
-def same_company(a: str | None, b: str | None) -> bool:
-    """One name's words run inside the other's: "Intesa" and "Intesa Sanpaolo S.p.A." name one company."""
-    ka, kb = name_tokens(a), name_tokens(b)
+def tokens_inside(ka: tuple[str, ...], kb: tuple[str, ...]) -> bool:
+    """The shorter run of words occurs inside the longer one (both non-empty)."""
     if not ka or not kb:
         return False
     short, long_ = (ka, kb) if len(ka) <= len(kb) else (kb, ka)
     return any(long_[i : i + len(short)] == short for i in range(len(long_) - len(short) + 1))
+
+
+def same_company(a: str | None, b: str | None) -> bool:
+    """One name's words run inside the other's: "Intesa" and "Intesa Sanpaolo S.p.A." name one company."""
+    return tokens_inside(name_tokens(a), name_tokens(b))

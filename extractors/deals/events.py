@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from spacy.tokens import Doc, Span
 
 from ..models import DealEvent
+from ..names import tokens_inside
 from . import lexicon as lx
 from .money import counts_shares
 from .orgs import clean_name
@@ -609,11 +610,8 @@ _LEGAL_WORDS = frozenset(
 
 
 def same_company(a: str | None, b: str | None) -> bool:
-    ka, kb = _key(a), _key(b)
-    if not ka or not kb:
-        return False
-    short, long_ = (ka, kb) if len(ka) <= len(kb) else (kb, ka)
-    return any(long_[i : i + len(short)] == short for i in range(len(long_) - len(short) + 1))
+    # the rules' key also drops articles and "gruppo"/"holding" anywhere in a name ("Gruppo Hera" ~ "Hera")
+    return tokens_inside(_key(a), _key(b))
 
 
 def _compatible(a: str, b: str) -> bool:
