@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from spacy.tokens import Doc, Span
 
 from ..models import DealEvent
-from ..names import tokens_inside
+from ..names import name_tokens, tokens_inside
 from . import lexicon as lx
 from .money import counts_shares
 from .orgs import clean_name
@@ -579,10 +579,8 @@ def _owned_by_other(
 
 
 def _key(name: str | None) -> tuple[str, ...]:
-    if not name:
-        return ()
-    toks = [t for t in re.split(r"[^a-z0-9]+", lx.fold(name)) if t and t not in _LEGAL_WORDS]
-    return tuple(toks)
+    """The project's name key (extractors.names) without the words that never tell companies apart."""
+    return tuple(t for t in name_tokens(name) if t not in _LEGAL_WORDS)
 
 
 _LEGAL_WORDS = frozenset(
