@@ -31,8 +31,6 @@ from .money import _USER_DATA_MONEY as MONEY_ROWS
 from .money import Amount, Percentage, find_amounts, find_percentages, infer_currency
 from .tables import deal_family
 
-DEAL_TYPES = ("acquisition", "investment", "funding_round", "partnership", "merger", "ipo")
-ROLES = ("none", "target", "acquirer")
 STAKE_TYPES = frozenset({"acquisition", "investment", "ipo"})
 _LEGAL_TAIL = re.compile(
     r"[\s,]+(S\.p\.A\.?|S\.r\.l\.?|SpA|Spa|Srl|Srls|Inc\.?|Ltd\.?|LLC|Plc|AG|GmbH|Corp\.?|NV|BV|SE|SA|S\.A\.?)$"

@@ -1,25 +1,21 @@
 """Gold deal sets (`shared/deals/*.jsonl`, see GUIDELINES.md) as training material.
 
-An article becomes the same text extraction reads (`document.article_text`) with:
-- ORG entities: every occurrence of each name in the article's `orgs` list;
-- categories: the deal types of its required events (the article's news).
+An article becomes the same text extraction reads (`document.article_text`) with ORG entities: every
+occurrence of each name in the article's `orgs` list.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 from spacy.language import Language
 from spacy.tokens import Doc, DocBin
 
-from ..models import DealEvent
 from .document import article_text
-
-DEAL_TYPES = ("acquisition", "investment", "funding_round", "partnership", "merger", "ipo")
 
 
 def read_jsonl(path: str | Path) -> list[dict[str, Any]]:
@@ -61,8 +57,6 @@ def annotated_doc(nlp: Language, row: dict[str, Any]) -> Doc:
             ents.append(span)
     # an article without an org list teaches deal types only: its names are unknown, not absent
     doc.set_ents(ents, default="outside" if orgs is not None else "missing")
-    types = {e["deal_type"] for e in required_events(row)}
-    doc.cats = {t: float(t in types) for t in DEAL_TYPES}
     return doc
 
 
@@ -75,19 +69,3 @@ def write_docbin(nlp: Language, rows: Iterable[dict[str, Any]], path: str | Path
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     db.to_disk(path)
     return n
-
-
-def gold_events(row: dict[str, Any]) -> Iterator[DealEvent]:
-    for e in required_events(row):
-        yield DealEvent(
-            deal_type=e["deal_type"],
-            acquirer=e.get("acquirer"),
-            target=e.get("target"),
-            parties=list(e.get("parties") or []),
-            amount=e.get("amount"),
-            currency=e.get("currency"),
-            stake_pct=e.get("stake_pct"),
-            valuation=e.get("valuation"),
-            status=e.get("status", "announced"),
-            evidence=e.get("evidence", ""),
-        )
