@@ -7,11 +7,11 @@ from collections.abc import Iterable
 from typing import Any
 
 from ..models import DealEvent
-from ..names import same_company as same_name
+from ..names import same_company
 
 
 def _found(name: str | None, values: Iterable[str | None]) -> bool:
-    return bool(name) and any(same_name(name, v) for v in values)
+    return bool(name) and any(same_company(name, v) for v in values)
 
 
 def matches(gold: dict[str, Any], pred: DealEvent) -> bool:
