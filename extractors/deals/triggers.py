@@ -183,7 +183,9 @@ class LemmaCase:
 
     def _lookup(self):
         if self._table is None:
-            self._table = self.nlp.get_pipe("lemmatizer").lookups.get_table("lemma_lookup")
+            from .lemmas import lemma_table
+
+            self._table = lemma_table()
         return self._table
 
     def __call__(self, doc: Doc) -> Doc:
