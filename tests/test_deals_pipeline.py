@@ -434,3 +434,63 @@ def test_vocabulary_cache_is_rebuilt_when_missing_or_corrupt(tmp_path, monkeypat
         assert len(rebuilt) == len(built) > 400_000 and "acquisizione" in rebuilt
     finally:
         lexicon.italian_vocabulary.cache_clear()
+
+
+# ---- cheap work first, compact lemmas --------------------------------------------------------------------
+
+
+def _cheap_parse(nlp, title, text):
+    from extractors.deals.pipeline import COSTLY_FROM
+
+    names = nlp.pipe_names
+    with nlp.select_pipes(enable=names[: names.index(COSTLY_FROM)]):
+        return nlp(make_doc(nlp, title, text))
+
+
+def test_articles_without_deal_words_or_money_skip_the_costly_components(nlp):
+    from extractors.deals import extract_deals as extract_with_assigner
+    from extractors.deals.pipeline import worth_extracting
+
+    deal = ("Faro Robotica acquisisce Scoglio Sensori",
+            "Faro Robotica ha rilevato il 100% di Scoglio Sensori per 12 milioni di euro. "
+            "L'operazione si chiuderà entro marzo.")  # fmt: skip
+    weather = ("Pioggia al nord, sole al sud",
+               "Nel fine settimana Lucania Meteo prevede temporali sulle Alpi "
+               "e temperature miti lungo le coste del Tirreno.")  # fmt: skip
+    money_only = ("Il prezzo del nuovo telefono", "Il modello di Lampone Mobile costerà 899 euro nei negozi.")
+    assert worth_extracting(_cheap_parse(nlp, *deal))
+    assert not worth_extracting(_cheap_parse(nlp, *weather))
+    assert worth_extracting(_cheap_parse(nlp, *money_only))  # a figure alone is enough to look closer
+    found = extract_with_assigner([deal, weather, money_only, deal], nlp=nlp)
+    assert [e.target for e in found[0]] == ["Scoglio Sensori"] and found[3] == found[0]
+    assert found[1] == []
+
+
+def test_lemmas_are_those_of_spacys_lookup_lemmatizer(nlp):
+    import spacy
+
+    reference = spacy.blank("it")
+    reference.add_pipe("lemmatizer", config={"mode": "lookup"}).initialize()
+    text = ("Le società acquisirono quote mentre gli investitori vendevano azioni; Zxqwerty raccoglie "
+            "fondi e cederà la partecipazione. Acquisisce, comprò, rilevata, fusioni.")  # fmt: skip
+    ours = nlp.get_pipe("lemmatizer")(nlp.make_doc(text))
+    theirs = reference(nlp.make_doc(text))
+    assert [t.lemma_ for t in ours] == [t.lemma_ for t in theirs]
+    assert ours[2].lemma_ == "acquisire"
+
+
+def test_lemma_cache_is_rebuilt_when_missing_or_corrupt(tmp_path, monkeypatch):
+    from extractors.deals import lemmas
+
+    monkeypatch.setenv("DEALRADAR_CACHE_DIR", str(tmp_path))
+    lemmas.lemma_table.cache_clear()
+    try:
+        built = lemmas.lemma_table()
+        (cached,) = tmp_path.glob("it_lemmas-*.npz")
+        assert built.get("acquisirono") == "acquisire" and built.get("zqxwvy") is None
+        cached.write_bytes(b"not numpy at all")
+        lemmas.lemma_table.cache_clear()
+        rebuilt = lemmas.lemma_table()
+        assert len(rebuilt.keys) == len(built.keys) > 300_000 and rebuilt.get("vendevano") == "vendere"
+    finally:
+        lemmas.lemma_table.cache_clear()
