@@ -88,5 +88,6 @@ class ExtractionSettings(_Strict):
     workers: int | None = Field(None, ge=0)
     """Worker processes for the CPU work of a big run (page text and deal extraction), fed batches of
     pages as they arrive while the flow's process downloads and writes. None (default): one per core;
-    0: none, the work runs in the flow's process (less memory, one core). Each worker holds ~200 MB.
+    0: none, the work runs in the flow's process (less memory, one core). Each worker holds ~170 MB; more
+    than the cores the run may use are not started (the run logs a warning and uses one per core).
     Runs of fewer than 200 new articles never start workers (starting one takes 1.5-2 s)."""

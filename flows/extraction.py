@@ -114,9 +114,30 @@ def extract_here(
 _POOL: ProcessPoolExecutor | None = None
 
 
+def usable_cores() -> int:
+    """The cores this process may run on (its CPU affinity, e.g. under taskset or a container's cpuset)."""
+    with contextlib.suppress(AttributeError, OSError):
+        return max(1, len(os.sched_getaffinity(0)))
+    return os.cpu_count() or 1
+
+
 def worker_count(settings: ExtractionSettings) -> int:
-    """`extraction.workers`, or one per core when unset."""
-    return settings.workers if settings.workers is not None else (os.cpu_count() or 1)
+    """`extraction.workers`, or one per core when unset; never more than the cores. A worker is CPU-bound
+    and holds its own pipeline (~170 MB): past one per core more workers only add memory and switching."""
+    cores = usable_cores()
+    if settings.workers is None:
+        return cores
+    if settings.workers > cores:
+        _warn_capped(settings.workers, cores)
+        return cores
+    return settings.workers
+
+
+@functools.cache
+def _warn_capped(asked: int, cores: int) -> None:
+    log.warning("extraction.workers is %d but this machine gives the run %d cores: %d worker processes "
+                "(more would only add ~170 MB each and slow the others down)",
+                asked, cores, cores)  # fmt: skip
 
 
 def extractor_version(in_worker: bool = False) -> str:

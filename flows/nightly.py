@@ -31,7 +31,7 @@ from extractors.crawl import CrawlResult
 from extractors.models import Article, DealEvent, DeferredEntry, FeedEntry, FeedResult, FeedState
 from flows import progress
 from flows.config import Config, load_config
-from flows.extraction import extractor_version, stop_workers
+from flows.extraction import extractor_version, stop_workers, usable_cores
 from flows.report import new_deals_rows, publish_artifacts
 from flows.tasks import Extraction, fetch_and_extract
 from warehouse.report import report_figures
@@ -68,6 +68,8 @@ class RunState:
     stage_s: dict[str, float] = field(default_factory=dict)  # see STAGES
     worker_cpu_s: dict[int, float] = field(default_factory=dict)  # CPU seconds per worker process
     workers: int = 0  # worker processes this run started for page text and deal extraction
+    started: float = 0.0  # time.monotonic() and time.process_time() when the flow began
+    cpu_started: float = 0.0
 
 
 @flow(name="dealradar-nightly", task_runner=ThreadPoolTaskRunner(max_workers=16), log_prints=False)
@@ -83,16 +85,13 @@ def nightly(config_path: str = "config.yaml", extraction_process: bool | None = 
     _freeze_long_lived_objects()
     config = load_config(config_path)
     run = _begin(config)
+    run.started, run.cpu_started = started, cpu_started
     try:
         _fetch_and_extract(run, extraction_process)
         summary = _write(run)
     except BaseException as exc:
         _mark_failed(config, run.run_id, exc)
         raise
-    elapsed = time.monotonic() - started
-    summary["elapsed_s"] = round(elapsed, 2)
-    summary["stage_s"] = {stage: round(run.stage_s.get(stage, 0.0), 2) for stage in STAGES}
-    summary["cpu"] = _cpu_use(run, time.process_time() - cpu_started, elapsed)
     publish_artifacts(summary, summary.pop("_new_deals", []), summary.pop("_figures", []))
     get_run_logger().info("nightly run %s: %s", run.run_id, _one_line(summary))
     return summary
@@ -105,11 +104,22 @@ def nightly(config_path: str = "config.yaml", extraction_process: bool | None = 
 STAGES = ("fetch feeds", "fetch pages", "page text", "deal extraction", "warehouse", "alerts")
 
 
+def _timings(run: RunState) -> dict[str, Any]:
+    """elapsed_s, stage_s and cpu of the run so far: taken as its record is written, so that the summary
+    shown and the one stored in `runs.stats` are the same numbers."""
+    elapsed = time.monotonic() - run.started
+    return {
+        "elapsed_s": round(elapsed, 2),
+        "stage_s": {stage: round(run.stage_s.get(stage, 0.0), 2) for stage in STAGES},
+        "cpu": _cpu_use(run, time.process_time() - run.cpu_started, elapsed),
+    }
+
+
 def _cpu_use(run: RunState, flow_cpu_s: float, elapsed_s: float) -> dict[str, Any]:
     """CPU seconds of the flow's process and of its workers, and the share of the machine's cores they
     kept busy over the run."""
     workers_s = sum(run.worker_cpu_s.values())
-    cores = os.cpu_count() or 1
+    cores = usable_cores()
     return {
         "flow_s": round(flow_cpu_s, 2),
         "workers_s": round(workers_s, 2),
@@ -244,8 +254,9 @@ def _write(run: RunState) -> dict[str, Any]:
             summary["_figures"] = _optional(run, "figures", report_figures, con) or []
         status = "partial" if summary["feeds_failed"] or run.errors else "ok"
         summary["status"] = status
+        run.stage_s["warehouse"] = time.monotonic() - started - run.stage_s.get("alerts", 0.0)
+        summary.update(_timings(run))  # stored with the run: `dealradar sql` reads where time went
         finish_run(con, run.run_id, status, {k: v for k, v in summary.items() if not k.startswith("_")})
-    run.stage_s["warehouse"] = time.monotonic() - started - run.stage_s.get("alerts", 0.0)
     return summary
 
 

@@ -73,3 +73,25 @@ def test_page_text_and_extraction_run_in_the_configured_worker_processes_and_the
     text = format_summary(summary)
     assert "page text" in text and "busy, in 2 worker processes" in text and "% used" in text
     assert extraction_workers() == []
+
+
+def test_more_workers_than_cores_are_capped_and_the_runs_timings_are_queryable_with_sql(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    from flows.extraction import usable_cores
+
+    with serve_demo_site(1, "127.0.0.2") as site:
+        feeds = [{"name": "StartupNews", "url": site.feed_url}]
+        config = write_config(tmp_path, feeds, extraction={"workers": 64})
+        with caplog.at_level("WARNING", logger="flows.extraction"):
+            summary = run_nightly(config, extraction_process=True)
+    assert summary["cpu"]["workers"] == usable_cores() < 64
+    assert any("extraction.workers is 64" in r.getMessage() for r in caplog.records)
+    db = tmp_path / "wh" / "dealradar.duckdb"
+    (stored,) = rows(db, f"""SELECT json_extract(stats, '$.stage_s."deal extraction"')::DOUBLE,
+                                    json_extract(stats, '$.cpu.workers')::INT,
+                                    json_extract(stats, '$.elapsed_s')::DOUBLE
+                             FROM runs WHERE run_id = '{summary["run_id"]}'""")  # fmt: skip
+    assert stored == (summary["stage_s"]["deal extraction"], usable_cores(), summary["elapsed_s"])
+    assert stored[0] > 0 and stored[2] > 0
+    assert extraction_workers() == []
