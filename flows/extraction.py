@@ -71,7 +71,7 @@ def _process_pages_in_worker(
     try:
         return process_pages(pages, languages, settings, companies, in_worker=True)
     finally:
-        _give_back_free_memory()
+        give_back_free_memory()
 
 
 @functools.cache
@@ -79,7 +79,7 @@ def _libc() -> Any:
     return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
 
 
-def _give_back_free_memory() -> None:
+def give_back_free_memory() -> None:
     """Hand the heap's free pages back to the system (glibc keeps them otherwise): a worker's resident
     memory then stays near its pipeline's (measured 208 MB loaded, 232 MB after batches without this)."""
     with contextlib.suppress(OSError, AttributeError):
@@ -209,7 +209,7 @@ def _warm(settings: ExtractionSettings, companies: list[str]) -> None:
     html = b"<html><body><article><p>Una pagina di prova, scritta in italiano.</p></article></body></html>"
     page_article(FetchedPage(FeedEntry("warm-up", url, url, url), html, url, "text/html"))
     cached_pipeline(settings, companies)
-    _give_back_free_memory()  # what loading the pipeline used and let go (~9 MB)
+    give_back_free_memory()  # what loading the pipeline used and let go (~9 MB)
 
 
 _PIPELINE_LOCK = threading.RLock()

@@ -22,7 +22,14 @@ from extractors.articles import FetchedPage
 from extractors.crawl import CrawlResult, KnownUrls, WorkDone, crawl
 from extractors.models import DealEvent, FeedEntry, FeedSource, FeedState
 from extractors.settings import ExtractionSettings, FetchSettings
-from flows.extraction import extract_here, process_pages, start_workers, submit_pages, worker_count
+from flows.extraction import (
+    extract_here,
+    give_back_free_memory,
+    process_pages,
+    start_workers,
+    submit_pages,
+    worker_count,
+)
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +80,9 @@ class Extraction:
         if self.on_cluster:
             return pages_to_deals.submit(pages, self.languages, self.settings, self.companies).result()
         if self.in_process:
-            return submit_pages(pages, self.languages, self.settings, self.companies).result()
+            done = submit_pages(pages, self.languages, self.settings, self.companies).result()
+            give_back_free_memory()
+            return done
         return process_pages(pages, self.languages, self.settings, self.companies)
 
 
