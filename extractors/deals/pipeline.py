@@ -22,6 +22,7 @@ from typing import Any
 import spacy
 from spacy.language import Language
 from spacy.tokens import Doc
+from spacy.util import minibatch
 
 from ..models import DealEvent
 from ..settings import BUNDLED_MODEL, ExtractionSettings
@@ -117,6 +118,7 @@ def default_pipeline() -> Language:
 # no deal trigger, no money figure and no word of the deal vocabulary (data/deal_words.tsv) tells no deal:
 # the costly components never see it.
 COSTLY_FROM = "dealradar_orgs_v1"
+SKIP_CHUNK = 16  # docs held between the cheap and the costly components (memory: `dealradar extract-deals`)
 
 
 def worth_extracting(doc: Doc) -> bool:
@@ -138,14 +140,17 @@ def extract_deals(
     made = (make_doc(nlp, title, text) for title, text in docs)
     names = nlp.pipe_names
     cut = names.index(COSTLY_FROM) if COSTLY_FROM in names else len(names)
-    with nlp.select_pipes(enable=names[:cut]):
-        parsed = list(nlp.pipe(made, batch_size=batch_size))
-    todo = [doc for doc in parsed if worth_extracting(doc)]
-    if todo and cut < len(names):
-        with nlp.select_pipes(enable=names[cut:]):
-            todo = list(nlp.pipe(todo, batch_size=batch_size))
-    events = {id(doc): list(doc._.deal_events or []) for doc in todo}
-    return [events.get(id(doc), []) for doc in parsed]
+    found: list[list[DealEvent]] = []
+    for chunk in minibatch(made, size=SKIP_CHUNK):  # a few docs held at once, whatever the input's size
+        with nlp.select_pipes(enable=names[:cut]):
+            parsed = list(nlp.pipe(chunk, batch_size=batch_size))
+        todo = [doc for doc in parsed if worth_extracting(doc)]
+        if todo and cut < len(names):
+            with nlp.select_pipes(enable=names[cut:]):
+                todo = list(nlp.pipe(todo, batch_size=batch_size))
+        events = {id(doc): list(doc._.deal_events or []) for doc in todo}
+        found.extend(events.get(id(doc), []) for doc in parsed)
+    return found
 
 
 def extract_rule_deals(
