@@ -10,6 +10,7 @@ import pydantic
 import pytest
 
 from extractors.deals import extract_deals, load_pipeline
+from extractors.deals.document import make_doc
 from extractors.deals.pipeline import BUNDLED_MODEL, statistical_pipeline
 from extractors.settings import ExtractionSettings
 
@@ -95,7 +96,37 @@ def test_order_kept_and_empty_articles_give_nothing(nlp):
 
 def test_the_shipped_model_loads_offline_from_the_package():
     nlp = statistical_pipeline(BUNDLED_MODEL)
-    assert "ner" in nlp.pipe_names and nlp.get_pipe("ner").labels == ("ORG",)
+    assert "ner" in nlp.component_names and nlp.get_pipe("ner").labels == ("ORG",)
+    # the recogniser runs through the lead component, not over the whole article
+    assert "dealradar_lead_ner_v1" in nlp.pipe_names and "ner" in nlp.disabled
+
+
+def _long_article(tail_company: str) -> tuple[str, str]:
+    lead = (
+        "Vetrotech acquisisce Lumina Sistemi per 12 milioni di euro. "
+        "L'operazione è stata firmata ieri a Bologna tra i due gruppi. "
+    )
+    filler = "Il mercato del vetro tecnico cresce da tre anni in tutta Europa e nei paesi vicini. " * 40
+    return "Vetrotech compra Lumina Sistemi", lead + filler + f"Anche {tail_company} ha commentato la notizia."
+
+
+def test_the_recogniser_reads_the_lead_and_the_rules_read_the_rest(nlp):
+    title, text = _long_article("Quarzo Digitale Spa")
+    doc = nlp(make_doc(nlp, title, text))
+    lead = nlp.get_pipe("dealradar_lead_ner_v1")
+    end = lead.lead_end(doc)
+    assert end < len(doc)  # a long article: the recogniser stops at the sentence after max_tokens
+    assert all(e.end <= end for e in doc.ents if e.label_ == "ORG")
+    assert "Lumina Sistemi" in [e.text for e in doc.ents]
+    [event] = doc._.deal_events
+    assert (event.acquirer, event.target) == ("Vetrotech", "Lumina Sistemi")
+
+
+def test_known_companies_beyond_the_lead_stay_marked():
+    nlp = load_pipeline(ExtractionSettings(aliases={"Quarzo Digitale": []}))
+    title, text = _long_article("Quarzo Digitale")
+    doc = nlp(make_doc(nlp, title, text))
+    assert "Quarzo Digitale" in [e.text for e in doc.ents]
 
 
 def test_a_model_that_is_not_there_fails_at_config_validation(tmp_path):

@@ -132,6 +132,8 @@ class ArticleView:
                 self.sent_of[i] = body_no  # -1: the headline
             self.sent_span.extend([sent] * len(sent))
             self.sents.append(sent)
+        self.money_sents: set[int] = set()  # numbers of the sentences holding a money figure
+        self.pct_sents: set[int] = set()  # ... and a percentage (set by note_figures)
         self.keywords: list[tuple[int, str]] = [
             (tok.i, fam) for tok in doc if tok.is_alpha and (fam := deal_family(tok.text)) is not None
         ]
@@ -152,14 +154,27 @@ class ArticleView:
         if not before and not after:
             yield f"{prefix}kw=none"
 
+    def note_figures(self, amounts: list[Figure], percents: list[Figure]) -> None:
+        for figs, sents in ((amounts, self.money_sents), (percents, self.pct_sents)):
+            for fig in figs:
+                span = self.doc.char_span(fig.start, fig.end, alignment_mode="expand")
+                if span is not None:
+                    sents.add(self.sentence_no(span.start))
+
     def sentence_no(self, token_i: int) -> int:
         return self.sent_of[token_i] if 0 <= token_i < len(self.sent_of) else 99
 
 
-def role_features(view: ArticleView, cand: Candidate, rank: int, title_rank: int | None) -> list[str]:
+def role_features(
+    view: ArticleView, cand: Candidate, rank: int, title_rank: int | None, cands: list[Candidate]
+) -> list[str]:
     doc = view.doc
+    counts = sorted((len(c.mentions) for c in cands), reverse=True)
     feats = [
         "bias",
+        f"count_rank={_bucket(counts.index(len(cand.mentions)), (0, 1, 2))}",
+        f"count_gap={_bucket(counts[0] - len(cand.mentions), (0, 1, 2))}",
+        f"ncands={_bucket(len(cands), (1, 2, 4, 8))}",
         f"rank={_bucket(rank, (0, 1, 2, 3))}",
         f"count={_bucket(len(cand.mentions), (1, 2, 3, 5))}",
         f"ntok={_bucket(len(cand.key), (1, 2, 3))}",
@@ -172,6 +187,12 @@ def role_features(view: ArticleView, cand: Candidate, rank: int, title_rank: int
         (view.sentence_no(m.start) for m in cand.mentions if m.start >= view.title_end), default=99
     )
     feats.append(f"first_sent={_bucket(first_body, (0, 1, 2, 4))}")
+    sents = {view.sentence_no(m.start) for m in cand.mentions}
+    feats.append(f"money_sents={_bucket(len(sents & view.money_sents), (0, 1, 2))}")
+    feats.append(f"pct_sents={_bucket(len(sents & view.pct_sents), (0, 1))}")
+    for m in cand.mentions:  # "X ha acquisito...", "X, startup milanese, ...": the sentence is about X
+        if m.start - view.sent_span[m.start].start <= 1:
+            feats.append("opens_sent" if m.start >= view.title_end else "opens_title")
     text = cand.mentions[0].text
     if text.isupper() and len(text) > 1:
         feats.append("allcaps")
@@ -448,6 +469,7 @@ class DealAssigner:
         if not cands:
             return None
         amounts, percents = doc_figures(doc)
+        view.note_figures(amounts, percents)
         shared = article_features(view, amounts, percents)
         p_news = self.news.proba(shared)["1"] if self.news is not None else 1.0
         return Analysis(view, self.score_roles(view, cands, shared), amounts, percents, p_news)
@@ -459,13 +481,14 @@ class DealAssigner:
         top = max(probs["target"] for _, probs, _ in a.scored)
         found = []
         for cand, probs, type_probs in a.scored:
+            p_target = a.p_news * probs["target"]  # P(the article has a deal) x P(target | it has one)
             lead = probs["target"] == top and a.p_news >= s.news_threshold
-            if not lead and probs["target"] < s.target_threshold:
+            if not lead and p_target < s.target_threshold:
                 continue
             ranked = sorted(type_probs.items(), key=lambda kv: kv[1], reverse=True)
-            found.append((probs["target"] * ranked[0][1], ranked[0][0], cand))
+            found.append((p_target * ranked[0][1], ranked[0][0], cand))
             if len(ranked) > 1 and ranked[1][1] >= s.second_type_threshold:
-                found.append((probs["target"] * ranked[1][1], ranked[1][0], cand))
+                found.append((p_target * ranked[1][1], ranked[1][0], cand))
         found.sort(key=lambda r: r[0], reverse=True)
         out: list[tuple[float, str, Candidate]] = []
         for p, deal_type, cand in found:
@@ -482,8 +505,8 @@ class DealAssigner:
         scored = []
         for rank, cand in enumerate(cands):
             title_rank = title_order.index(cand) if cand in title_order else None
-            feats = role_features(view, cand, rank, title_rank) + rule_features(view.doc, cand) + shared
-            scored.append((cand, self.roles.proba(feats), self.types.proba(feats)))
+            feats = role_features(view, cand, rank, title_rank, cands) + rule_features(view.doc, cand)
+            scored.append((cand, self.roles.proba(feats), self.types.proba(feats + shared)))
         return scored
 
     def _event(self, a: Analysis, p_target: float, deal_type: str, target: Candidate) -> DealEvent:
@@ -598,20 +621,21 @@ def training_rows(examples: list[tuple[Doc, dict[str, Any]]]) -> dict[str, tuple
         view = ArticleView(doc)
         cands = candidates(doc, org_spans_of(doc))
         amounts, percents = doc_figures(doc)
+        view.note_figures(amounts, percents)
         events = required_events(row)
         shared = article_features(view, amounts, percents)
         data["news"][0].append(shared)
         data["news"][1].append("1" if events else "0")
         title_order = [c for c in cands if c.mentions[0].start < view.title_end]
-        for rank, cand in enumerate(cands):
+        for rank, cand in enumerate(cands if events else []):  # roles: given that the article has a deal
             title_rank = title_order.index(cand) if cand in title_order else None
-            feats = role_features(view, cand, rank, title_rank) + rule_features(doc, cand) + shared
+            feats = role_features(view, cand, rank, title_rank, cands) + rule_features(doc, cand)
             as_target = [e["deal_type"] for e in events if same_company(cand.name, e.get("target"))]
             as_acquirer = [e["deal_type"] for e in events if same_company(cand.name, e.get("acquirer"))]
             data["roles"][0].append(feats)
             data["roles"][1].append("target" if as_target else "acquirer" if as_acquirer else "none")
             for deal_type in as_target:
-                data["types"][0].append(feats)
+                data["types"][0].append(feats + shared)
                 data["types"][1].append(deal_type)
         for e in events:
             deal_type = e["deal_type"]
@@ -655,8 +679,8 @@ def fit_assigner(
 
 GRID = {
     "news_threshold": (0.3, 0.4, 0.5, 0.6),
-    "target_threshold": (0.4, 0.55, 0.7, 0.85),
-    "extra_target_threshold": (0.35, 0.5, 0.65, 0.8),
+    "target_threshold": (0.15, 0.25, 0.4, 0.55, 0.7, 0.85),
+    "extra_target_threshold": (0.15, 0.25, 0.35, 0.5, 0.65, 0.8),
 }
 
 

@@ -3,7 +3,7 @@
 One spaCy pipeline, shipped inside the package (`trained/`, rebuilt by `make train`):
 
     rules: sentence breaks -> lemmas -> money -> [known names] -> triggers -> organisations -> rule events
-    statistics: tok2vec -> ner (ORG, trained on the shared gold sets)
+    statistics: tok2vec -> ner (ORG, trained on the shared gold sets), run on the article's lead (lead_ner.py)
     assigner: learned classifiers weigh what the recogniser, the rules and the words around each name say,
               and write `doc._.deal_events` (list[DealEvent])
 
@@ -28,6 +28,7 @@ from ..models import DealEvent
 from ..settings import BUNDLED_MODEL, ExtractionSettings
 from . import assign, lexicon  # noqa: F401  (registers the assigner's factory)
 from .document import RULE_EVENTS_KEY, make_doc
+from .lead_ner import read_lead_only
 from .money import MONEY_KEY
 from .rules import add_rule_components, customise_tokenizer
 from .tables import deal_family
@@ -81,6 +82,7 @@ def statistical_pipeline(model_dir: str | Path = BUNDLED_MODEL) -> Language:
     nlp = spacy.load(model_dir, exclude=[ASSIGNER])
     customise_tokenizer(nlp)
     add_rule_components(nlp, before="tok2vec")
+    read_lead_only(nlp)
     return nlp
 
 
@@ -159,7 +161,7 @@ def extract_rule_deals(
     """What the rule layer alone finds (background events included): its tests and the ablation read it."""
     nlp = nlp or default_pipeline()
     made = (make_doc(nlp, title, text) for title, text in docs)
-    with nlp.select_pipes(disable=[ASSIGNER, "tok2vec", "ner"]):
+    with nlp.select_pipes(disable=[ASSIGNER, "dealradar_lead_ner_v1"]):
         parsed = list(nlp.pipe(made, batch_size=batch_size))
     return [[DealEvent(**e) for e in doc.user_data.get(RULE_EVENTS_KEY) or []] for doc in parsed]
 
