@@ -68,7 +68,7 @@ def test_product_launch_is_no_deal(nlp):
             nlp,
             "Telemar lancia il nuovo smartphone pieghevole",
             "Telemar ha presentato ieri a Milano il suo nuovo smartphone pieghevole, che arriverà nei negozi "
-        "a "
+            "a "
             "marzo al prezzo di 999 euro. Secondo l'azienda, il dispositivo ha una batteria più capiente.",
         )
         == []
@@ -107,7 +107,10 @@ def _long_article(tail_company: str) -> tuple[str, str]:
         "L'operazione è stata firmata ieri a Bologna tra i due gruppi. "
     )
     filler = "Il mercato del vetro tecnico cresce da tre anni in tutta Europa e nei paesi vicini. " * 40
-    return "Vetrotech compra Lumina Sistemi", lead + filler + f"Anche {tail_company} ha commentato la notizia."
+    return (
+        "Vetrotech compra Lumina Sistemi",
+        lead + filler + f"Anche {tail_company} ha commentato la notizia.",
+    )
 
 
 def test_the_recogniser_reads_the_lead_and_the_rules_read_the_rest(nlp):

@@ -40,7 +40,9 @@ class LeadRecogniser:
             ends = [self.lead_end(doc) for doc in batch]
             # the lead re-tokenized (a few microseconds) rather than copied with Doc.as_doc (milliseconds)
             leads = [
-                doc if end == len(doc) else self.nlp.make_doc(doc.text[: doc[end - 1].idx + len(doc[end - 1])])
+                doc
+                if end == len(doc)
+                else self.nlp.make_doc(doc.text[: doc[end - 1].idx + len(doc[end - 1])])
                 for doc, end in zip(batch, ends, strict=True)
             ]
             for name in RECOGNISER:
