@@ -36,18 +36,10 @@ def main() -> None:
     ap.add_argument("--work", type=Path, required=True)
     a = ap.parse_args()
     from extractors.deals import assign
-    from extractors.deals.corpus import read_jsonl
     from extractors.deals.pipeline import make_doc, statistical_pipeline
-    from extractors.deals.train import ASSIGNER_ONLY_FILES, FOLDS, NER_FILES, _bucket
+    from extractors.deals.train import cross_parsed, fold_models, training_rows_of
 
-    shared = SETS["valid"].parent
-    rows = [r for name in NER_FILES for r in read_jsonl(shared / name)]
-    extra = [r for name in ASSIGNER_ONLY_FILES for r in read_jsonl(shared / name)]
-    examples = []
-    for k in range(FOLDS):
-        nlp = statistical_pipeline(a.work / f"fold{k}" / "run" / "model-best")
-        held = [r for r in rows if _bucket(r["id"], FOLDS) == k] + (extra if k == 0 else [])
-        examples += assign.parsed(nlp, held)
+    examples, _ = cross_parsed(*training_rows_of(SETS["valid"].parent), fold_models(a.work))
     shipped = statistical_pipeline(ROOT / "extractors" / "deals" / "trained")
     valid = read(SETS["valid"])
     docs = list(shipped.pipe(make_doc(shipped, r.get("title"), r["text"]) for r in valid))

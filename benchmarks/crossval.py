@@ -44,18 +44,9 @@ def main() -> None:
     from extractors.deals import assign
 
     assign.DISABLED.update(a.without)
-    from extractors.deals.corpus import read_jsonl
-    from extractors.deals.pipeline import statistical_pipeline
-    from extractors.deals.train import ASSIGNER_ONLY_FILES, FOLDS, NER_FILES, _bucket
+    from extractors.deals.train import cross_parsed, fold_models, training_rows_of
 
-    shared = SETS["valid"].parent
-    rows = [r for name in NER_FILES for r in read_jsonl(shared / name)]
-    extra = [r for name in ASSIGNER_ONLY_FILES for r in read_jsonl(shared / name)]
-    examples = []
-    for k in range(FOLDS):
-        nlp = statistical_pipeline(a.work / f"fold{k}" / "run" / "model-best")
-        held = [r for r in rows if _bucket(r["id"], FOLDS) == k] + (extra if k == 0 else [])
-        examples += assign.parsed(nlp, held)
+    examples, nlp = cross_parsed(*training_rows_of(SETS["valid"].parent), fold_models(a.work))
     scorer = load_scorer()
     print(f"{'repeat':<8} {'P':>5} {'R':>5} {'F1':>5} {'FA':>5} {'acq':>5} {'amt':>5} {'status':>6}")
     results = []

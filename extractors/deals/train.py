@@ -94,11 +94,14 @@ def train_recognisers(rows: list[dict], work: Path) -> tuple[Path, list[Path]]:
             sys.stderr.write((work / f"{name}.log").read_text())
             raise SystemExit(f"spacy train failed for {name}")
     best = work / "all" / "run" / "model-best"
-    return best, [work / f"fold{k}" / "run" / "model-best" for k in range(FOLDS)]
+    return best, fold_models(work)
 
 
-def fit_assigner_cross(rows: list[dict], extra: list[dict], folds: list[Path], out: Path) -> None:
-    from .assign import fit_tuned, parsed  # noqa: PLC0415
+def cross_parsed(rows: list[dict], extra: list[dict], folds: list[Path]):
+    """Every training article as a Doc analysed by the fold recogniser that never saw it (`extra`, which
+    trained no recogniser, with the first fold's), and the last fold's pipeline: what the assigner learns
+    from, in `make train`, `benchmarks/ablation.py` and `benchmarks/crossval.py`."""
+    from .assign import parsed  # noqa: PLC0415
     from .pipeline import statistical_pipeline  # noqa: PLC0415
 
     examples = []
@@ -107,8 +110,25 @@ def fit_assigner_cross(rows: list[dict], extra: list[dict], folds: list[Path], o
         held = [r for r in rows if _bucket(r["id"], FOLDS) == k] + (extra if k == 0 else [])
         examples += parsed(nlp, held)
         log.info("fold %d: %d articles analysed by the recogniser that never saw them", k, len(held))
-    assigner = fit_tuned(nlp, examples)
-    assigner.to_disk(out)
+    return examples, nlp
+
+
+def fold_models(work: Path) -> list[Path]:
+    return [work / f"fold{k}" / "run" / "model-best" for k in range(FOLDS)]
+
+
+def training_rows_of(shared: Path) -> tuple[list[dict], list[dict]]:
+    """The articles that train the recogniser, and those that train only the assigner."""
+    rows = [r for name in NER_FILES for r in read_jsonl(shared / name)]
+    extra = [r for name in ASSIGNER_ONLY_FILES if (shared / name).exists() for r in read_jsonl(shared / name)]
+    return rows, extra
+
+
+def fit_assigner_cross(rows: list[dict], extra: list[dict], folds: list[Path], out: Path) -> None:
+    from .assign import fit_tuned  # noqa: PLC0415
+
+    examples, nlp = cross_parsed(rows, extra, folds)
+    fit_tuned(nlp, examples).to_disk(out)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -120,13 +140,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    rows = [r for name in NER_FILES for r in read_jsonl(args.shared / name)]
-    extra = [
-        r
-        for name in ASSIGNER_ONLY_FILES
-        if (args.shared / name).exists()
-        for r in read_jsonl(args.shared / name)
-    ]
+    rows, extra = training_rows_of(args.shared)
     with tempfile.TemporaryDirectory() as tmp:
         work = args.work or Path(tmp)
         best, folds = train_recognisers(rows, work)
