@@ -28,7 +28,7 @@ from ..models import DealEvent
 from ..settings import BUNDLED_MODEL, ExtractionSettings
 from . import assign, lexicon  # noqa: F401  (registers the assigner's factory)
 from .document import RULE_EVENTS_KEY, make_doc
-from .lead_ner import read_lead_only
+from .lead_ner import LEAD_RECOGNISER, read_lead_only
 from .money import MONEY_KEY
 from .rules import add_rule_components, customise_tokenizer
 from .tables import deal_family
@@ -161,7 +161,7 @@ def extract_rule_deals(
     """What the rule layer alone finds (background events included): its tests and the ablation read it."""
     nlp = nlp or default_pipeline()
     made = (make_doc(nlp, title, text) for title, text in docs)
-    with nlp.select_pipes(disable=[ASSIGNER, "dealradar_lead_ner_v1"]):
+    with nlp.select_pipes(disable=[ASSIGNER, LEAD_RECOGNISER]):
         parsed = list(nlp.pipe(made, batch_size=batch_size))
     return [[DealEvent(**e) for e in doc.user_data.get(RULE_EVENTS_KEY) or []] for doc in parsed]
 
