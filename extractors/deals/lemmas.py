@@ -17,6 +17,7 @@ from functools import cache
 from pathlib import Path
 
 import numpy as np
+from spacy.attrs import ORTH
 from spacy.language import Language
 from spacy.strings import hash_string
 from spacy.tokens import Doc
@@ -109,8 +110,6 @@ class LookupLemmatizer:
     def __call__(self, doc: Doc) -> Doc:
         if not len(doc):
             return doc
-        from spacy.attrs import ORTH
-
         lemmas = lemma_table().lemmas_of(doc.to_array(ORTH).astype(np.uint64))
         for token, lemma in zip(doc, lemmas, strict=True):
             if token.lemma == 0:

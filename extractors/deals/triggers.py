@@ -13,6 +13,8 @@ from spacy.matcher import Matcher
 from spacy.tokens import Doc, Span
 from spacy.util import filter_spans
 
+from .lemmas import lemma_table
+
 
 def _lemmas(*words: str) -> list[list[dict]]:
     return [[{"LEMMA": w}] for w in words]
@@ -183,8 +185,6 @@ class LemmaCase:
 
     def _lookup(self):
         if self._table is None:
-            from .lemmas import lemma_table
-
             self._table = lemma_table()
         return self._table
 
