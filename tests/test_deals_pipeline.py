@@ -498,3 +498,30 @@ def test_lemma_cache_is_rebuilt_when_missing_or_corrupt(tmp_path, monkeypatch):
         assert len(rebuilt.keys) == len(built.keys) > 300_000 and rebuilt.get("vendevano") == "vendere"
     finally:
         lemmas.lemma_table.cache_clear()
+
+
+# ---- deal triggers ----------------------------------------------------------------------------------------
+
+TRIGGER_SENTENCES = [
+    "Faro acquisisce Scoglio.",  # a lemma pattern at the second token
+    "Acquisizione",  # a one-token article
+    "Il gruppo Vela lancia un'offerta pubblica di acquisto su Remo, che passa sotto il controllo di Vela",
+    "Dopo mesi di trattative la società è passata nelle mani di Ancora e si è aggiudicata l'asta",
+    "Molo ha raccolto 3 milioni in un round di serie A; la raccolta segue un aumento di capitale",
+    "Prora e Poppa firmano un contratto di fornitura e una joint venture: nozze in vista? Ipo",
+    "Nessuna notizia oggi, solo il meteo di Genova e le partite di calcio.",
+]
+
+
+@pytest.mark.parametrize("text", TRIGGER_SENTENCES)
+def test_trigger_windows_find_what_the_whole_document_matcher_finds(nlp, text):
+    finder = nlp.get_pipe("dealradar_triggers_v1")
+    doc = nlp(make_doc(nlp, None, text))
+    everywhere = sorted((s.start, s.end, s.label_) for s in finder.matcher(doc, as_spans=True))
+    windowed = sorted(
+        (s.start, s.end, s.label_) for w in finder.windows(doc) for s in finder.matcher(w, as_spans=True)
+    )
+    assert windowed == everywhere
+    if "Nessuna notizia" not in text:
+        assert everywhere, "each of these sentences holds a trigger"
+    assert sum(len(w) for w in finder.windows(doc)) < len(doc) or len(doc) <= finder.longest
