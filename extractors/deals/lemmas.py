@@ -10,8 +10,6 @@ in the table, else the form itself.
 from __future__ import annotations
 
 import contextlib
-import hashlib
-import json
 import os
 from functools import cache
 from pathlib import Path
@@ -22,7 +20,7 @@ from spacy.language import Language
 from spacy.strings import hash_string
 from spacy.tokens import Doc
 
-from .lexicon import _cache_dir
+from .lexicon import cache_file
 
 LEMMAS_FORMAT = 1  # bump when the arrays' layout changes: the cached file is rebuilt
 _SEP = "\x00"
@@ -87,8 +85,7 @@ def lemma_table() -> LemmaTable:
 
     source = Path(spacy_lookups_data.__file__).resolve().parent / "data" / "it_lemma_lookup.json.gz"
     recipe = [LEMMAS_FORMAT, spacy_lookups_data.__version__, source.name, source.stat().st_size]
-    key = hashlib.sha1(json.dumps(recipe).encode()).hexdigest()
-    cached = _cache_dir() / f"it_lemmas-{key[:16]}.npz"
+    cached = cache_file("it_lemmas", recipe, ".npz")
     with contextlib.suppress(OSError, ValueError, KeyError):
         return LemmaTable.load(cached)
     from spacy.lookups import load_lookups

@@ -111,8 +111,7 @@ def italian_vocabulary() -> HashedWords:
     tables = sorted(_LOOKUPS.glob("it_lemma_lookup*.json.gz"))
     extra = sorted(fold(w) for w in _read_list("common_caps.txt")) + sorted(STOP_WORDS)
     recipe = [VOCABULARY_FORMAT, *([p.name, p.stat().st_size] for p in tables), *extra]
-    key = hashlib.sha1(json.dumps(recipe).encode()).hexdigest()
-    cached = _cache_dir() / f"it_vocabulary-{key[:16]}.npy"
+    cached = cache_file("it_vocabulary", recipe, ".npy")
     with contextlib.suppress(OSError, ValueError):
         return HashedWords.from_array(np.load(cached, allow_pickle=False))
     words: set[str] = set(extra)  # function words ("Ci sono", "I nuovi") are missing from the lemma tables
@@ -130,8 +129,13 @@ def italian_vocabulary() -> HashedWords:
     return vocabulary
 
 
-def _cache_dir() -> Path:
-    return Path(os.environ.get("DEALRADAR_CACHE_DIR") or Path.home() / ".cache" / "dealradar")
+def cache_file(stem: str, recipe: list, suffix: str) -> Path:
+    """Where a table built from `recipe` (source files, sizes, format version) is kept on this machine: a
+    changed recipe names another file, so a stale build is never read. The folder is DEALRADAR_CACHE_DIR,
+    else ~/.cache/dealradar."""
+    key = hashlib.sha1(json.dumps(recipe).encode()).hexdigest()
+    folder = Path(os.environ.get("DEALRADAR_CACHE_DIR") or Path.home() / ".cache" / "dealradar")
+    return folder / f"{stem}-{key[:16]}{suffix}"
 
 
 @cache
