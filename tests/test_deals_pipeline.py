@@ -525,3 +525,12 @@ def test_trigger_windows_find_what_the_whole_document_matcher_finds(nlp, text):
     if "Nessuna notizia" not in text:
         assert everywhere, "each of these sentences holds a trigger"
     assert sum(len(w) for w in finder.windows(doc)) < len(doc) or len(doc) <= finder.longest
+
+
+def test_trigger_filter_lets_every_token_through_when_a_pattern_can_open_anywhere():
+    from extractors.deals.triggers import FirstTokenFilter
+
+    assert not FirstTokenFilter([[{"LOWER": "fusione"}]]).any_token
+    assert FirstTokenFilter([[{"LOWER": "si", "OP": "?"}, {"LEMMA": "fondere"}]]).any_token
+    assert FirstTokenFilter([[{"LOWER": "round"}, {"IS_ALPHA": True, "OP": "+"}]]).any_token
+    assert FirstTokenFilter([[{"LIKE_NUM": True}, {"LOWER": "milioni"}]]).any_token

@@ -152,9 +152,14 @@ PATTERNS: dict[str, list[list[dict]]] = {
 }
 
 
+_OPTIONAL = frozenset({"?", "*", "!"})  # a first token that may be absent (or must not match)
+_UNBOUNDED = frozenset({"*", "+"})
+
+
 class FirstTokenFilter:
     """Whether a token can open any of the patterns: a superset test built from each pattern's first token
-    (its LOWER or LEMMA as a value, an IN list or a REGEX; anything else lets every token through).
+    (its LOWER or LEMMA as a value, an IN list or a REGEX; anything else, an optional first token or a
+    repeated one, lets every token through).
 
     spaCy's Matcher tries every pattern's first token on every token (the triggers took 20 % of an article's
     extraction time); a trigger word is rare, so the matcher runs only on the few windows that open with
@@ -166,6 +171,9 @@ class FirstTokenFilter:
         self.any_token = False
         for pattern in patterns:
             first = pattern[0]
+            if any(spec.get("OP") in _UNBOUNDED for spec in pattern) or first.get("OP") in _OPTIONAL:
+                self.any_token = True  # a match longer than the pattern, or opened by its second token
+                continue
             tests = [(attr, first[attr]) for attr in ("LOWER", "LEMMA") if attr in first]
             usable = [(a, v) for a, v in tests if isinstance(v, str) or set(v) & {"IN", "REGEX"}]
             if not usable:
