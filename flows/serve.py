@@ -147,15 +147,37 @@ def start_prefect_server(
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         if server.poll() is not None:
-            raise RuntimeError(f"`prefect server start` exited with code {server.returncode}")
+            raise RuntimeError(
+                f"`prefect server start` exited with code {server.returncode} (port {port} taken by another "
+                "program that started at the same moment?)"
+            )
         try:
             with urllib.request.urlopen(f"{url}/health", timeout=2) as resp:
-                if resp.status == 200:
+                if resp.status == 200 and _listens(server.pid, port):
                     return server, url
         except OSError:
-            time.sleep(1)
+            pass
+        time.sleep(0.5)
     server.terminate()
     raise RuntimeError("the Prefect server did not answer within 120 s")
+
+
+def _listens(pid: int, port: int) -> bool:
+    """Whether process `pid` or one of its children listens on `port`: an answer on the port may come from
+    another server that took it between `free_port` and our server's start (two starts at once), and
+    serving there would register our deployment with it."""
+    import psutil
+
+    with contextlib.suppress(psutil.Error):
+        root = psutil.Process(pid)
+        for proc in [root, *root.children(recursive=True)]:
+            with contextlib.suppress(psutil.Error):
+                if any(
+                    c.status == psutil.CONN_LISTEN and c.laddr.port == port
+                    for c in proc.net_connections("tcp")
+                ):
+                    return True
+    return False
 
 
 def free_port(first: int, tries: int = 100) -> int:

@@ -200,3 +200,34 @@ def test_a_scheduled_night_completes_under_serve_start_server_which_stops_its_se
     assert_the_night_is_in_the_warehouse(tmp_path, site.n_articles)
     with pytest.raises(OSError):  # the server went with it
         urllib.request.urlopen(f"{url}/health", timeout=3)
+
+
+def test_start_server_never_takes_another_server_on_its_port_for_its_own(tmp_path: Path) -> None:
+    """Two starts at once: another server takes the port between the free-port check and our server's start.
+    Its health answer must not pass for ours (the deployment would be registered with it)."""
+    import http.server
+    import threading
+
+    from flows.serve import start_prefect_server
+
+    class Foreign(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+            self.send_response(200)
+            self.end_headers()
+            self.wfile.write(b"true")
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    foreign = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Foreign)
+    threading.Thread(target=foreign.serve_forever, daemon=True).start()
+    try:
+        port = foreign.server_address[1]
+        with pytest.raises(RuntimeError, match=f"port {port} taken"):
+            server, _ = start_prefect_server(
+                lambda _: None, port=port, env=own_prefect_env(tmp_path / "home"), output=subprocess.DEVNULL
+            )
+            server.terminate()  # reached only when the foreign answer was taken for ours
+    finally:
+        foreign.shutdown()
+        foreign.server_close()
