@@ -8,9 +8,12 @@ the network shows it as a failed request (a console error) rather than quietly l
 from __future__ import annotations
 
 import base64
+import contextlib
 import itertools
 import json
+import os
 import shutil
+import signal
 import subprocess
 import tempfile
 import time
@@ -40,7 +43,7 @@ class Page:
              "--remote-debugging-port=0", f"--user-data-dir={self._profile.name}",
              "--host-resolver-rules=MAP * ~NOTFOUND", "--proxy-server=127.0.0.1:9",
              f"--window-size={width},{height}", "about:blank"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
         )  # fmt: skip
         self._ids = itertools.count(1)
         self.console_errors: list[str] = []
@@ -130,9 +133,19 @@ class Page:
         socket = getattr(self, "_socket", None)
         if socket is not None:
             socket.close()
-        self._process.kill()
+        # chromium's helpers (zygote, renderer) outlive a killed main process and may still write into the
+        # profile while it is removed ("Directory not empty" under load): end the whole process group
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self._process.pid, signal.SIGKILL)
         self._process.wait(timeout=30)
-        self._profile.cleanup()
+        for attempt in range(20):
+            try:
+                self._profile.cleanup()
+                return
+            except OSError:
+                if attempt == 19:
+                    raise
+                time.sleep(0.1)
 
     def __enter__(self) -> Page:
         return self
