@@ -3,7 +3,7 @@
     python benchmarks/libraries.py          (libraries that are not installed are reported as such)
 
 - URL canonicalisation: extractors.urls.canonical_url vs courlan.normalize_url, on tests/test_urls.py cases.
-- Feed dates: extractors.feeds.parse_date vs feedparser's own parser and dateparser (Italian), on
+- Feed dates: extractors.dates.parse_date vs feedparser's own parser and dateparser (Italian), on
   tests/test_feeds.py cases.
 - Language: extractors.language.detect_language vs py3langid, on Italian articles (../shared/deals, scored
   only, never printed) and on short texts in five other languages written for this benchmark.
@@ -82,7 +82,7 @@ def dates() -> None:
     import dateparser
     import test_feeds
 
-    from extractors.feeds import parse_date
+    from extractors.dates import parse_date
 
     cases = cases_of(test_feeds.test_parse_date)
     settings = {"TIMEZONE": "Europe/Rome", "TO_TIMEZONE": "UTC", "RETURN_AS_TIMEZONE_AWARE": True,

@@ -29,11 +29,21 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from extractors.articles import FetchedPage, fetch_articles, fetch_page, page_article
+from extractors.articles import fetch_articles, fetch_page
 from extractors.clock import utc_now
 from extractors.feeds import fetch_feed
 from extractors.http import SafeFetcher
-from extractors.models import Article, DealEvent, DeferredEntry, FeedEntry, FeedResult, FeedSource, FeedState
+from extractors.models import (
+    Article,
+    DealEvent,
+    DeferredEntry,
+    FeedEntry,
+    FeedResult,
+    FeedSource,
+    FeedState,
+    WorkDone,
+)
+from extractors.page_text import FetchedPage, page_article
 from extractors.settings import FetchSettings
 from extractors.urls import redact_url
 
@@ -44,17 +54,6 @@ RUN_DEADLINE = "run_deadline"
 
 KnownUrls = Callable[[list[str]], set[str]]  # which of these URLs are stored already (runs in a thread)
 
-
-
-@dataclass
-class WorkDone:
-    """What the CPU work (`Work`) made of a batch of fetched pages."""
-
-    articles: list[Article]  # one per page, in the batch's order
-    events: dict[str, list[DealEvent]]  # by URL, for the articles extracted
-    failures: int = 0  # extractable articles whose deal extraction failed (stored without events)
-    costs: dict[str, float] = field(default_factory=dict)  # busy seconds per stage (page text, ...)
-    worker: tuple[int, float] | None = None  # (pid, CPU seconds so far) of the process that did it
 
 
 # Page text and deal extraction of a batch of fetched pages; called in a thread, it may hand the batch to

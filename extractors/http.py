@@ -44,6 +44,7 @@ import httpx
 import tenacity
 from protego import Protego
 
+from extractors.errors import FetchError
 from extractors.settings import FetchSettings
 from extractors.urls import redact_url
 
@@ -56,38 +57,6 @@ _REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 _TRANSIENT_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
 _ROBOTS_MAX_BYTES = 512_000
 _DECODE_STEP = 64 * 1024  # most bytes inflated per step: bounds memory against decompression bombs
-
-
-class FetchError(Exception):
-    """A URL could not be fetched. `transient` says whether trying again later may work."""
-
-    def __init__(self, reason: str, transient: bool, status: int | None = None, kind: str = "error",
-                 retry_after: float | None = None, retry_later: bool = False):
-        reason = redact_url(reason)  # messages carry URLs into logs and the warehouse: no credentials
-        super().__init__(reason)
-        self.reason = reason
-        self.transient = transient
-        self.status = status
-        self.kind = kind  # short code: timeout, connect, http_status, too_large, blocked_address, robots...
-        self.retry_after = retry_after  # seconds the server asked us to wait (429/503), when it said
-        # Transient, but not worth another try within this run: the transfer used its whole time budget,
-        # or the server asked for a longer pause than a run gives. The next run tries again.
-        self.retry_later = transient and retry_later
-
-    def __reduce__(self) -> tuple:
-        # Pickled with its fields (a failed page travels to the worker processes with its error); the
-        # default would call __init__ with the message alone.
-        return (_rebuild_fetch_error, (type(self), self.__dict__))
-
-    def __str__(self) -> str:
-        return f"{self.reason} (status {self.status})" if self.status else self.reason
-
-
-def _rebuild_fetch_error(cls: type[FetchError], fields: dict) -> FetchError:
-    error = cls.__new__(cls)
-    Exception.__init__(error, fields.get("reason", ""))
-    error.__dict__.update(fields)
-    return error
 
 
 class BlockedAddressError(Exception):

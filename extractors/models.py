@@ -119,3 +119,15 @@ class DealEvent:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+@dataclass
+class WorkDone:
+    """What the CPU work (page text and deal extraction: `extractors.crawl.Work`) made of a batch of
+    fetched pages."""
+
+    articles: list[Article]  # one per page, in the batch's order
+    events: dict[str, list[DealEvent]]  # by URL, for the articles extracted
+    failures: int = 0  # extractable articles whose deal extraction failed (stored without events)
+    costs: dict[str, float] = field(default_factory=dict)  # busy seconds per stage (page text, ...)
+    worker: tuple[int, float] | None = None  # (pid, CPU seconds so far) of the process that did it

@@ -26,9 +26,8 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import contextmanager
 from typing import Any
 
-from extractors.articles import FetchedPage, page_article
-from extractors.crawl import WorkDone
-from extractors.models import DealEvent, FeedEntry
+from extractors.models import DealEvent, FeedEntry, WorkDone
+from extractors.page_text import FetchedPage, page_article
 from extractors.settings import ExtractionSettings
 
 log = logging.getLogger(__name__)

@@ -18,9 +18,9 @@ from collections.abc import Callable, Sequence
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
-from extractors.articles import FetchedPage
-from extractors.crawl import CrawlResult, KnownUrls, WorkDone, crawl
-from extractors.models import DealEvent, FeedEntry, FeedSource, FeedState
+from extractors.crawl import CrawlResult, KnownUrls, crawl
+from extractors.models import DealEvent, FeedEntry, FeedSource, FeedState, WorkDone
+from extractors.page_text import FetchedPage
 from extractors.settings import ExtractionSettings, FetchSettings
 from flows.extraction import (
     extract_here,

@@ -10,9 +10,10 @@ import pytest
 from support.fetch import fetch_settings
 from support.server import LoopbackServer, Response, serve
 
-from extractors.articles import decode_html, extract_article, fetch_articles, wall_kind
+from extractors.articles import fetch_articles
 from extractors.language import detect_language
 from extractors.models import FeedEntry
+from extractors.page_text import decode_html, extract_article, wall_kind
 
 WEB = Path(__file__).resolve().parent / "fixtures" / "web"
 PUBLISHED = datetime(2024, 3, 12, 8, 30, tzinfo=UTC)

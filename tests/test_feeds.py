@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 from support.fetch import fetch_settings
 from support.server import LoopbackServer, Response, serve
 
-from extractors.feeds import FeedParseError, fetch_feeds, html_to_text, parse_date, parse_feed
+from extractors.dates import parse_date
+from extractors.feeds import FeedParseError, fetch_feeds, html_to_text, parse_feed
 from extractors.models import FeedSource, FeedState
 
 WEB = Path(__file__).resolve().parent / "fixtures" / "web"

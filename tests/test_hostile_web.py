@@ -26,8 +26,9 @@ from support.server import LoopbackServer, Response, serve
 
 from extractors.articles import fetch_articles
 from extractors.crawl import crawl
+from extractors.errors import FetchError
 from extractors.feeds import fetch_feeds
-from extractors.http import FetchError, SafeFetcher, is_public_address
+from extractors.http import SafeFetcher, is_public_address
 from extractors.models import FeedEntry, FeedSource
 from extractors.settings import FetchSettings
 

@@ -19,7 +19,8 @@ from pathlib import Path
 import pytest
 from support.server import LoopbackServer, Response, serve
 
-from extractors.http import FetchError, SafeFetcher, is_public_address
+from extractors.errors import FetchError
+from extractors.http import SafeFetcher, is_public_address
 from extractors.settings import FetchSettings
 
 BODY = "Il gruppo milanese ha acquisito la società torinese. È un'operazione da 42 milioni di €.".encode()

@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 SCRIPT = """
 import json
-from extractors.articles import FetchedPage
+from extractors.page_text import FetchedPage
 from extractors.models import FeedEntry
 from extractors.settings import ExtractionSettings
 from flows.extraction import start_workers, stop_workers, submit_pages
