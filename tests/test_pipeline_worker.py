@@ -98,3 +98,32 @@ def test_a_worker_killed_mid_run_costs_deal_events_never_articles() -> None:
     assert sorted(a.url for a in result.articles) == sorted(server.url(p) for p in paths)
     assert all(a.extraction == "page" and a.text for a in result.articles)
     assert result.extraction_failures == len(paths) and not result.events_by_url
+
+
+LEAN_SCRIPT = """
+import json, sys
+from flows.extraction import _warm
+from extractors.settings import ExtractionSettings
+
+_warm(ExtractionSettings(), [])  # what a worker process does before its first batch
+loaded = sorted(m for m in ("httpx", "httpcore", "feedparser", "typer", "rich", "weasel", "requests")
+                if m in sys.modules)
+import spacy
+info = spacy.info(silent=True)  # spaCy's CLI is still there for whoever asks
+import spacy.cli
+print(json.dumps({"loaded": loaded, "spacy_info": sorted(info)[:3],
+                  "cli_train": hasattr(spacy.cli, "train")}))
+"""
+
+
+@pytest.mark.slow
+def test_an_extraction_worker_loads_neither_the_http_stack_nor_spacys_command_line() -> None:
+    """Two workers run beside the flow: each library a worker does not need adds to every night's peak
+    memory (the HTTP stack 15 MB, spaCy's CLI 18 MB per worker)."""
+    done = subprocess.run(
+        [sys.executable, "-c", LEAN_SCRIPT], capture_output=True, text=True, cwd=ROOT, timeout=120
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    out = json.loads(done.stdout.strip().splitlines()[-1])
+    assert out["loaded"] == []
+    assert out["spacy_info"] and out["cli_train"]
