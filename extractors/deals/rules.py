@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator
 
+from spacy.lang.char_classes import ALPHA_LOWER, ALPHA_UPPER, CONCAT_QUOTES
 from spacy.language import Language
 from spacy.tokens import Doc
 from spacy.util import compile_infix_regex, compile_suffix_regex
@@ -16,13 +17,26 @@ from .document import RULE_EVENTS_KEY, RULE_ORGS_KEY, TITLE_END_KEY
 from .events import doc_events
 from .orgs import clean_name
 
+# spaCy splits "fine.Inizio" (a missing space after a full stop) at the stop. In a dotted abbreviation whose
+# last letter is a capital ("S.p.A.", "S.a.p.A.", "S.r.L.") that rule cut the company's legal form in three
+# ("S.p" "." "A."), and the sentencizer ended a sentence inside the company's name. Such a form now keeps
+# its letters together and, like "S.r.l.", gives its final full stop a token of its own: the sentence
+# breaks there only when a capitalised word follows ("Alfa S.p.A. acquisisce" stays one sentence).
+_GLUED_SENTENCES = rf"(?<=[{ALPHA_LOWER}{CONCAT_QUOTES}])\.(?=[{ALPHA_UPPER}{CONCAT_QUOTES}])"
+_GLUED_SENTENCES_OUTSIDE_ABBREVIATIONS = (
+    rf"(?<=[{ALPHA_LOWER}{CONCAT_QUOTES}])(?<!\.[{ALPHA_LOWER}])\.(?=[{ALPHA_UPPER}{CONCAT_QUOTES}])"
+)
+_ABBREVIATION_STOP = rf"(?<=\.[{ALPHA_LOWER}]\.[{ALPHA_UPPER}])\."
+
 
 def customise_tokenizer(nlp: Language) -> None:
+    infixes = [_GLUED_SENTENCES_OUTSIDE_ABBREVIATIONS if x == _GLUED_SENTENCES else x
+               for x in nlp.Defaults.infixes]  # fmt: skip
     # "Hp-Compaq", "Leonardo-Fincantieri": headline pairs of names split into two names
-    infixes = [*nlp.Defaults.infixes, r"(?<=[a-z0-9])-(?=[A-Z])"]
+    infixes = [*infixes, r"(?<=[a-z0-9])-(?=[A-Z])"]
     nlp.tokenizer.infix_finditer = compile_infix_regex(infixes).finditer
     # "la rete 5G. Nel pomeriggio...": a sentence's full stop after a code like 5G or 4K is its own token
-    suffixes = [*nlp.Defaults.suffixes, r"(?<=[0-9][A-Za-z])\."]
+    suffixes = [*nlp.Defaults.suffixes, r"(?<=[0-9][A-Za-z])\.", _ABBREVIATION_STOP]
     nlp.tokenizer.suffix_search = compile_suffix_regex(suffixes).search
 
 
