@@ -165,6 +165,43 @@ def test_more_constructions(nlp, title, expected):
     assert [(e.deal_type, e.acquirer, e.target, e.status) for e in one(nlp, title)] == [expected]
 
 
+@pytest.mark.parametrize("form", ["S.p.A.", "S.a.p.A.", "S.r.L.", "S.r.l.", "SpA"])
+def test_a_legal_form_ends_no_sentence(nlp, form):
+    text = f"Il gruppo Gamma {form} ha rilevato Delta {form}, startup di Torino, per 5 milioni di euro."
+    doc = nlp(make_doc(nlp, "Operazione nel Nord-Ovest", text))
+    assert [s.text for s in doc.sents if "Gamma" in s.text] == [text]
+
+
+@pytest.mark.parametrize("form", ["S.p.A.", "S.r.l.", "SpA"])
+def test_the_buyer_before_a_legal_form_is_found(nlp, form):
+    """The rules and the learned pipeline read the buyer, and the name stays whole ("Gamma S.p" was a
+    party when S.p.A. was cut in three)."""
+    text = f"Il gruppo Gamma {form} ha rilevato Delta {form}, startup di Torino, per 5 milioni di euro."
+    [event] = one(nlp, "Operazione nel Nord-Ovest", text)
+    assert (event.acquirer, event.target, event.amount) == ("Gamma", "Delta", 5_000_000)
+    assert sorted(event.parties) == ["Delta", "Gamma"]
+    [learned] = load_and_extract(nlp, "Operazione nel Nord-Ovest", text)
+    assert (learned.acquirer, learned.target) == ("Gamma", "Delta")
+    assert sorted(learned.parties) == ["Delta", "Gamma"]
+    assert learned.evidence == text
+
+
+def test_a_legal_form_at_a_sentence_end_still_ends_it(nlp):
+    text = "Delta è stata ceduta a Gamma S.p.A. Il closing è previsto a marzo."
+    doc = nlp(make_doc(nlp, "", text))
+    assert [s.text.strip() for s in doc.sents] == [
+        "Delta è stata ceduta a Gamma S.p.A.",
+        "Il closing è previsto a marzo.",
+    ]
+
+
+def load_and_extract(nlp, title, text):
+    from extractors.deals import extract_deals as extract_learned
+
+    [events] = extract_learned([(title, text)], nlp=nlp)
+    return [e for e in events if not e.background]
+
+
 def test_post_money_valuation(nlp):
     [event] = one(nlp, "Scafo raccoglie 40 milioni di euro con una valutazione post-money di 400 milioni")
     assert (event.amount, event.valuation, event.currency) == (40_000_000, 400_000_000, "EUR")
