@@ -21,7 +21,6 @@ CONNECTORS = frozenset(
     {"di", "de", "del", "della", "dei", "degli", "delle", "&", "and", "of", "von", "van", "e"}
 )
 _DI_CONNECTORS = frozenset({"di", "del", "della", "dei", "delle", "degli"})
-_LEGAL_TOKENS = {"S.p": (".", "A."), "S.r": (".", "l.")}
 _OPENERS = frozenset({'"', "“", "«", "'", "(", ":", "-", "–", "—", "‘", "|"})
 # Full prepositions only: the name rules were tuned without the elided forms ("dell'").
 _PREPOSITIONS = frozenset(p for p in lx.PREPOSITIONS if not p.endswith("'"))
@@ -47,14 +46,6 @@ def is_sentence_initial(token: Token) -> bool:
     return prev.is_space or prev.text in _OPENERS or prev.text in {".", "!", "?"}
 
 
-def _legal_tail(doc: Doc, i: int) -> int:
-    """Tokens of a split legal form ("S.p" "." "A.") starting at i: 0 when there is none."""
-    tail = _LEGAL_TOKENS.get(doc[i].text)
-    if tail and i + 2 < len(doc) and (doc[i + 1].text, doc[i + 2].text) == tail:
-        return 3
-    return 0
-
-
 def capitalised_runs(sent: Span) -> Iterator[tuple[int, int]]:
     """Maximal runs of capitalised tokens, joined by name connectors ("Cassa Depositi e Prestiti")."""
     doc = sent.doc
@@ -65,10 +56,7 @@ def capitalised_runs(sent: Span) -> Iterator[tuple[int, int]]:
             continue
         j = i + 1
         while j < end:
-            legal = _legal_tail(doc, j)
-            if legal:
-                j += legal
-            elif is_capitalised(doc[j]):
+            if is_capitalised(doc[j]):
                 j += 1
             elif (
                 doc[j].lower_ in CONNECTORS
