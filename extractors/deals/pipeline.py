@@ -35,7 +35,7 @@ from .tables import deal_family
 
 log = logging.getLogger(__name__)
 
-EXTRACTOR_VERSION = "deals-2.1.0"
+EXTRACTOR_VERSION = "deals-2.1.1"
 # Docs per pipe() batch: the recogniser's working arrays grow with the batch (32 articles: +180 MB over the
 # loaded pipeline, 8: +70 MB, 4: +43 MB at the same speed as 8 on the benchmark pages), so the batch stays
 # small whatever the task size.
