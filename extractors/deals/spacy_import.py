@@ -33,7 +33,14 @@ def import_spacy_without_cli() -> None:
     sys.modules.update(placeholders)
     try:
         import spacy  # noqa: F401, PLC0415
+    except ImportError:  # a spaCy that wants more of its CLI at import: import it whole, as usual
+        _drop(placeholders)
+        import spacy  # noqa: F401, PLC0415
     finally:
-        for name, module in placeholders.items():
-            if sys.modules.get(name) is module:
-                del sys.modules[name]
+        _drop(placeholders)
+
+
+def _drop(placeholders: dict[str, types.ModuleType]) -> None:
+    for name, module in placeholders.items():
+        if sys.modules.get(name) is module:
+            del sys.modules[name]
