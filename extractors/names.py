@@ -19,6 +19,18 @@ LEGAL_FORMS = frozenset(
 )
 
 
+# The same forms as written at the end of a name, for showing it without them ("Abaco3 S.p.A." -> "Abaco3").
+LEGAL_FORM_TAIL = re.compile(
+    r"[\s,]+(S\.p\.A\.?|S\.a\.p\.A\.?|S\.r\.l\.?(?:s\.?)?|S\.a\.s\.?|S\.n\.c\.?|SpA|Spa|Srl|Srls|Inc\.?|Ltd\.?|"
+    r"LLC|Plc|AG|GmbH|Corp\.?|AB|NV|BV|Oy|ASA|SAS|SARL|S\.A\.?|SA|SE|SL|KG|Limited)$"
+)
+
+
+def without_legal_form(name: str) -> str:
+    """The name as written, without a trailing legal form and the punctuation around it."""
+    return LEGAL_FORM_TAIL.sub("", name).strip(" ,.")
+
+
 @lru_cache(maxsize=100_000)
 def normalise_name(name: str | None) -> str:
     """Comparable form of a company name: no accents, case, punctuation or trailing legal form.

@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from test_warehouse_support import article, event, load_dataset, store_and_cluster
 
-from extractors.names import normalise_name
+from extractors.names import normalise_name, without_legal_form
 from warehouse.cluster import BACKGROUND_REASON
 from warehouse.db import open_warehouse
 
@@ -198,6 +198,24 @@ def test_event_without_any_company_is_marked_not_clustered(con):
 )
 def test_names_are_normalised(raw, normal):
     assert normalise_name(raw) == normal
+
+
+@pytest.mark.parametrize(
+    ("written", "shown"),
+    [
+        ("Alfa Sistemi S.p.A.", "Alfa Sistemi"),
+        ("Beta Costruzioni S.a.p.A.", "Beta Costruzioni"),
+        ("Gamma Servizi, S.r.l.s.", "Gamma Servizi"),
+        ("Delta Holdings Limited", "Delta Holdings"),
+        ("Epsilon S.a.s.", "Epsilon"),
+        ("Zeta Spa", "Zeta"),
+        ("S.p.A.", "S.p.A"),  # nothing but a form: kept (without the final stop), not emptied
+        ("Banca Etica", "Banca Etica"),
+    ],
+)
+def test_a_name_is_shown_without_its_legal_form(written, shown):
+    assert without_legal_form(written) == shown
+    assert normalise_name(written) == normalise_name(shown)  # shown and written stay one company
 
 
 @given(st.text(max_size=40))

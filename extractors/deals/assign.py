@@ -24,7 +24,7 @@ from spacy.language import Language
 from spacy.tokens import Doc, Span
 
 from ..models import DealEvent
-from ..names import name_tokens, same_company
+from ..names import name_tokens, same_company, without_legal_form
 from .document import RULE_EVENTS_KEY, RULE_ORGS_KEY, TITLE_END_KEY, make_doc
 from .linear import LinearModel
 from .money import _USER_DATA_MONEY as MONEY_ROWS
@@ -32,16 +32,13 @@ from .money import Amount, Percentage, find_amounts, find_percentages, infer_cur
 from .tables import deal_family
 
 STAKE_TYPES = frozenset({"acquisition", "investment", "ipo"})
-_LEGAL_TAIL = re.compile(
-    r"[\s,]+(S\.p\.A\.?|S\.r\.l\.?|SpA|Spa|Srl|Srls|Inc\.?|Ltd\.?|LLC|Plc|AG|GmbH|Corp\.?|NV|BV|SE|SA|S\.A\.?)$"
-)
 _VALUATION_CUE = re.compile(
     r"(valutazione|valutat[aoie]|valuta|valorizza\w*|valore di)\W+(\w+\W+){0,4}$", re.I
 )
 
 
 def display_name(text: str) -> str:
-    return _LEGAL_TAIL.sub("", " ".join(text.split())).strip(" ,.;:'\"«»")
+    return without_legal_form(" ".join(text.split())).strip(" ,.;:'\"«»")
 
 
 # ------------------------------------------------------------------------------------------------------

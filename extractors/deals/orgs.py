@@ -15,6 +15,7 @@ from spacy.lang.it.stop_words import STOP_WORDS
 from spacy.language import Language
 from spacy.tokens import Doc, Span, Token
 
+from ..names import without_legal_form
 from . import lexicon as lx
 
 CONNECTORS = frozenset(
@@ -577,17 +578,10 @@ def _mid_sentence_names(doc: Doc) -> set[str]:
 
 
 def clean_name(span: Span) -> str:
-    """The name as written, without legal forms ("Abaco3 S.p.A." -> "Abaco3"): the one list of them."""
+    """The name as written, without its legal form ("Abaco3 S.p.A." -> "Abaco3"; the forms: names.py)."""
     if span.label_ == "ORG_KNOWN" and span.id_:
         return span.id_
-    text = span.text
-    text = re.sub(
-        r"[\s,]+(S\.p\.A\.?|S\.r\.l\.?|SpA|Spa|Srl|Srls|Inc\.?|Ltd\.?|LLC|Plc|AG|GmbH|Corp\.?|AB|NV|BV|Oy|ASA|"
-        r"SAS|SARL|S\.A\.?|SA|SE|SL|KG|Limited)$",
-        "",
-        text,
-    )
-    return text.strip(" ,.")
+    return without_legal_form(span.text)
 
 
 @Language.factory("dealradar_orgs_v1")
