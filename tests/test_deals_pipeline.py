@@ -195,6 +195,19 @@ def test_a_legal_form_at_a_sentence_end_still_ends_it(nlp):
     ]
 
 
+def test_text_read_once_is_the_text_of_every_part(nlp):
+    """Components cut sentence and figure text from the Doc's text joined once (`text_of`): the same
+    strings spaCy's `.text` gives, headline, sentences and clauses alike, and on a Doc made elsewhere."""
+    from extractors.deals.document import text_of
+
+    made = nlp(make_doc(nlp, "Gamma compra Delta", "Gamma  ha rilevato Delta.\n\nIl closing a  marzo.  "))
+    plain = nlp("Alfa cede il 20% di Beta a Gamma per 3 milioni.  ")
+    for doc in (made, plain):
+        assert text_of(doc) == doc.text
+        parts = [*doc.sents, doc[0:1], doc[1:4], doc[len(doc) - 1 :], doc[2:2]]
+        assert [text_of(part) for part in parts] == [part.text for part in parts]
+
+
 def load_and_extract(nlp, title, text):
     from extractors.deals import extract_deals as extract_learned
 

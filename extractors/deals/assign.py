@@ -25,7 +25,7 @@ from spacy.tokens import Doc, Span
 
 from ..models import DealEvent
 from ..names import name_tokens, same_company, without_legal_form
-from .document import RULE_EVENTS_KEY, RULE_ORGS_KEY, TITLE_END_KEY, make_doc
+from .document import RULE_EVENTS_KEY, RULE_ORGS_KEY, TITLE_END_KEY, make_doc, text_of
 from .linear import LinearModel
 from .money import _USER_DATA_MONEY as MONEY_ROWS
 from .money import Amount, Percentage, find_amounts, find_percentages, infer_currency
@@ -289,7 +289,7 @@ def doc_figures(doc: Doc) -> tuple[list[Figure], list[Figure]]:
     if doc.has_extension("dr_amounts") and MONEY_ROWS in doc.user_data:  # the money component ran
         found_amounts, found_percents = doc._.dr_amounts, doc._.dr_percentages
     else:
-        text = doc.text  # spaCy joins every token's text on each access: read it once
+        text = text_of(doc)
         found_amounts, found_percents = find_amounts(text), find_percentages(text)
     amounts = [a for a in found_amounts if not a.per_share and a.value > 0]
     percents = [p for p in found_percents if 0 < p.value <= 100]
@@ -571,7 +571,7 @@ class DealAssigner:
 
     @staticmethod
     def _valuation(doc: Doc, amounts: list[Figure], amount: Figure | None) -> Figure | None:
-        text = doc.text if amounts else ""
+        text = text_of(doc) if amounts else ""
         for fig in amounts:
             if fig is not amount and _VALUATION_CUE.search(text[max(0, fig.start - 60) : fig.start]):
                 return fig
@@ -582,7 +582,7 @@ def org_spans_of(doc: Doc) -> list[Span]:
     """The recogniser's organisations, and every place where a name the rules found is written."""
     spans = [] if "ner" in DISABLED else [e for e in doc.ents if e.label_ == "ORG"]
     names = [] if "rule_orgs" in DISABLED else doc.user_data.get(RULE_ORGS_KEY) or []
-    text = doc.text if names else ""
+    text = text_of(doc) if names else ""
     for name in names:
         for m in re.finditer(rf"(?<!\w){re.escape(name)}(?!\w)", text):
             span = doc.char_span(m.start(), m.end(), label="ORG_RULE", alignment_mode="expand")

@@ -18,6 +18,7 @@ from spacy.tokens import Doc, Span
 from ..models import DealEvent
 from ..names import name_tokens, tokens_inside
 from . import lexicon as lx
+from .document import text_of
 from .money import counts_shares
 from .orgs import clean_name
 from .roles import Candidate, SentenceView, _lead_investor, roles_for
@@ -178,7 +179,7 @@ def find_drafts(doc: Doc) -> list[Draft]:
     orgs = list(doc.spans["org"]) if "org" in doc.spans else []
     triggers = list(doc.spans["deal_trigger"]) if "deal_trigger" in doc.spans else []
     t_end = title_end(doc)
-    title_key = lx.fold(doc[:t_end].text)
+    title_key = lx.fold(text_of(doc[:t_end]))
     focus = _focus_orgs(doc, orgs, t_end)
     title_named = bool(_recurring_title_orgs(orgs, t_end))
     drafts: list[Draft] = []
@@ -186,14 +187,15 @@ def find_drafts(doc: Doc) -> list[Draft]:
     prev_orgs: list[Span] = []
     sent_orgs: list[Span] = []
     for sent in doc.sents:
-        if sent_orgs or sent.text.strip():
+        sent_text = text_of(sent)
+        if sent_orgs or sent_text.strip():
             prev_orgs = sent_orgs
         sent_orgs = [o for o in orgs if sent.start <= o.start < sent.end]
-        if sent.text.strip() == "":
+        if sent_text.strip() == "":
             continue
         in_title = sent.start < t_end
         if not in_title:
-            if lx.repeats_title(sent.text, title_key) or lx.is_page_furniture(sent.text):
+            if lx.repeats_title(sent_text, title_key) or lx.is_page_furniture(sent_text):
                 continue  # the page repeats its headline, or links another article
             if sum(t.is_alpha for t in sent) >= 4:  # headings do not push the lead down
                 body_index += 1
@@ -421,7 +423,7 @@ def _draft(doc: Doc, cand: Candidate) -> Draft:
     # a headline told in two sentences ("X acquisisce Y. Il closing è avvenuto ieri") is read whole
     text = doc[: title_end(doc)].text if cand.in_title else cand.sent.text
     status = _status(text, kind)
-    past = _PAST.search(clause_of(cand.trigger, cand.sent).text) is not None
+    past = _PAST.search(text_of(clause_of(cand.trigger, cand.sent))) is not None
     explicit = _rumored(text) or _completed(text)
     return Draft(
         cand,
@@ -497,11 +499,11 @@ def _percents_in(doc: Doc, span: Span) -> list:
 
 def sentence_figures(doc: Doc, cand: Candidate) -> Figures:
     """Deal amount, stake and valuation stated in the candidate's sentence."""
-    text = doc.text
+    text = text_of(doc)
     sent, trig = cand.sent, cand.trigger
     figures = Figures()
     deal_amounts = []
-    counting = counts_shares(sent.text)
+    counting = counts_shares(text_of(sent))
     valuation_end: int | None = None
     previous_end = sent.start_char
     for a in _amounts_in(doc, sent):
@@ -801,10 +803,10 @@ _DATED = re.compile(r"\b(nel|dal|del|a \w+|in \w+|entro il|fine) (19|20)\d\d\b",
 def _current(d: Draft) -> bool:
     """A deal told as today's: "ieri", "oggi", "ha annunciato", a weekday; "Nel 2021 X ha annunciato..."
     dates it, and a profile's dated deals are history."""
-    if _DATED.search(d.cand.sent.text):
+    if _DATED.search(text_of(d.cand.sent)):
         return False
-    return _CURRENT.search(clause_of(d.cand.trigger, d.cand.sent).text) is not None or bool(
-        _CURRENT.search(d.cand.sent.text[:40])
+    return _CURRENT.search(text_of(clause_of(d.cand.trigger, d.cand.sent))) is not None or bool(
+        _CURRENT.search(text_of(d.cand.sent)[:40])
     )
 
 
@@ -973,7 +975,7 @@ def to_event(doc: Doc, d: Draft) -> DealEvent:
         stake_pct=f.stake_pct,
         valuation=f.valuation,
         status=d.status,  # type: ignore[arg-type]
-        evidence=" ".join(d.cand.sent.text.split()),
+        evidence=" ".join(text_of(d.cand.sent).split()),
         confidence=round(min(conf, 0.99), 2),
         background=background,
         flags=flags,
@@ -1023,12 +1025,13 @@ _DEFINITE = frozenset({"l'", "il", "lo", "la", "i", "gli", "le", "questa", "ques
 def _body_sentences(doc: Doc) -> list[tuple[int, Span]]:
     """(lead index, sentence) of the body; headings keep the index of the sentence before them."""
     t_end = title_end(doc)
-    title_key = lx.fold(doc[:t_end].text)
+    title_key = lx.fold(text_of(doc[:t_end]))
     out, index = [], 0
     for sent in doc.sents:
-        if sent.start < t_end or not sent.text.strip() or lx.repeats_title(sent.text, title_key):
+        sent_text = text_of(sent)
+        if sent.start < t_end or not sent_text.strip() or lx.repeats_title(sent_text, title_key):
             continue
-        if lx.is_page_furniture(sent.text):
+        if lx.is_page_furniture(sent_text):
             continue
         if sum(t.is_alpha for t in sent) >= 4:
             index += 1
@@ -1161,7 +1164,7 @@ def _borrow(doc: Doc, d: Draft, probe: Candidate, view: SentenceView) -> None:
         if lead is not None and not same_company(lead.text, d.target):
             d.acquirer = clean_name(lead)
             d.parties = _unique([*d.parties, d.acquirer])
-    text = probe.sent.text
+    text = text_of(probe.sent)
     # "Il closing è già avvenuto": a completion told after the deal sentence
     same_kind = probe.trigger.label_ != "generic" or probe.trigger.text.lower() in _COMPLETION_NOUNS
     if same_kind and not d.status_explicit and (_rumored(text, strong_only=True) or _completed(text)):

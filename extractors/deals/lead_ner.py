@@ -19,6 +19,8 @@ from spacy.language import Language
 from spacy.tokens import Doc
 from spacy.util import filter_spans, minibatch
 
+from .document import text_of
+
 RECOGNISER = ("tok2vec", "ner")
 LEAD_RECOGNISER = "dealradar_lead_ner_v1"
 
@@ -41,7 +43,7 @@ class LeadRecogniser:
             leads = [
                 doc
                 if end == len(doc)
-                else self.nlp.make_doc(doc.text[: doc[end - 1].idx + len(doc[end - 1])])
+                else self.nlp.make_doc(text_of(doc)[: doc[end - 1].idx + len(doc[end - 1])])
                 for doc, end in zip(batch, ends, strict=True)
             ]
             for name in RECOGNISER:

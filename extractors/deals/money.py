@@ -58,6 +58,8 @@ from spacy.language import Language
 from spacy.tokens import Doc, Span
 from spacy.util import minibatch
 
+from .document import text_of
+
 __all__ = [
     "Amount",
     "Percentage",
@@ -1096,7 +1098,7 @@ class MoneyComponent:
 
     def __call__(self, doc: Doc) -> Doc:
         money_spans, money_rows = [], []
-        text = doc.text  # spaCy joins every token's text on each access: read it once
+        text = text_of(doc)
         for amount in find_amounts(text, self.default_currency):
             span = doc.char_span(
                 amount.start, amount.end, label=amount.currency or "MONEY", alignment_mode="expand"

@@ -17,6 +17,7 @@ from spacy.tokens import Doc, Span, Token
 
 from ..names import without_legal_form
 from . import lexicon as lx
+from .document import text_of
 
 CONNECTORS = frozenset(
     {"di", "de", "del", "della", "dei", "degli", "delle", "&", "and", "of", "von", "van", "e"}
@@ -105,7 +106,7 @@ def _hyphenated_name(doc: Doc, i: int, j: int, end: int) -> bool:
             and not (t.i > 0 and doc[t.i - 1].text == "-" and not doc[t.i - 1].whitespace_)
             and not (t.i + 1 < len(doc) and doc[t.i + 1].text == "-" and not t.whitespace_)
         }
-        if _TWO_PARTIES.search(doc.text):
+        if _TWO_PARTIES.search(text_of(doc)):
             alone.add("*")  # "Le due società hanno firmato": the hyphen joined two parties
         doc.user_data["dealradar.standalone_caps"] = alone
     return "*" not in alone and doc[i].text not in alone and doc[j + 1].text not in alone
@@ -534,7 +535,7 @@ def _case_counts(doc: Doc) -> dict[str, tuple[int, int]]:
     t_end = int(doc.user_data.get("dealradar.title_end", 0))
     title = lx.fold(doc[:t_end].text) if t_end else ""
     for sent in doc.sents:
-        if sent.start >= t_end and lx.repeats_title(sent.text, title):
+        if sent.start >= t_end and lx.repeats_title(text_of(sent), title):
             continue  # the page repeating its headline is not a second use
         for t in sent:
             if not t.is_alpha:

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from spacy.tokens import Doc, Span, Token
 
 from . import lexicon as lx
+from .document import text_of
 from .orgs import clean_name, verb_like
 
 _DA = frozenset({"da", "dal", "dalla", "dallo", "dall'", "dai", "dagli"})
@@ -644,7 +645,7 @@ def _country_after(view: SentenceView, start: int, end: int) -> Span | None:
 
 
 def _has_stake_words(view: SentenceView) -> bool:
-    text = view.sent.text.lower()
+    text = text_of(view.sent).lower()
     return "%" in text or "per cento" in text or "minoranza" in text or "maggioranza" in text
 
 
@@ -731,7 +732,7 @@ _EQUITY_WORDS = re.compile(r"\b(round|aumento di capitale|seed|serie [a-e]|equit
 
 
 def _is_loan(view: SentenceView) -> bool:
-    text = view.sent.text
+    text = text_of(view.sent)
     return bool(_LOAN_WORDS.search(text)) and (
         "venture debt" in text.lower() or not _EQUITY_WORDS.search(text)
     )
@@ -897,7 +898,7 @@ def _merger(trig, view: SentenceView, word, lemma):
 
 def _ipo(trig, view: SentenceView, word, lemma):
     doc = view.doc
-    if word not in {"ipo", "matricola"} and not _MARKET_WORDS.search(view.sent.text):
+    if word not in {"ipo", "matricola"} and not _MARKET_WORDS.search(text_of(view.sent)):
         return None
     before = doc[max(view.sent.start, trig.start - 4) : trig.start].text
     after = doc[trig.end : min(view.sent.end, trig.end + 4)].text
