@@ -26,6 +26,8 @@ _DI_CONNECTORS = frozenset({"di", "del", "della", "dei", "delle", "degli"})
 _OPENERS = frozenset({'"', "“", "«", "'", "(", ":", "-", "–", "—", "‘", "|"})
 # Full prepositions only: the name rules were tuned without the elided forms ("dell'").
 _PREPOSITIONS = frozenset(p for p in lx.PREPOSITIONS if not p.endswith("'"))
+_CAPS_KEY = "dealradar.capitalised"  # doc.user_data: is_capitalised of every token
+_RUNS_KEY = "dealradar.capitalised_runs"  # doc.user_data: (start, end) of every capitalised run
 
 
 def is_capitalised(token: Token) -> bool:
@@ -48,23 +50,29 @@ def is_sentence_initial(token: Token) -> bool:
     return prev.is_space or prev.text in _OPENERS or prev.text in {".", "!", "?"}
 
 
+def capitalised_flags(doc: Doc) -> list[bool]:
+    """`is_capitalised` of every token, read once per Doc (every name rule asks it of the same tokens)."""
+    flags = doc.user_data.get(_CAPS_KEY)
+    if flags is None:
+        flags = doc.user_data[_CAPS_KEY] = [is_capitalised(t) for t in doc]
+    return flags
+
+
 def capitalised_runs(sent: Span) -> Iterator[tuple[int, int]]:
     """Maximal runs of capitalised tokens, joined by name connectors ("Cassa Depositi e Prestiti")."""
     doc = sent.doc
+    caps = capitalised_flags(doc)
     i, end = sent.start, sent.end
     while i < end:
-        if not is_capitalised(doc[i]):
+        if not caps[i]:
             i += 1
             continue
         j = i + 1
         while j < end:
-            if is_capitalised(doc[j]):
+            if caps[j]:
                 j += 1
             elif (
-                doc[j].lower_ in CONNECTORS
-                and j + 1 < end
-                and is_capitalised(doc[j + 1])
-                and doc[j].lower_ != "e"
+                doc[j].lower_ in CONNECTORS and j + 1 < end and caps[j + 1] and doc[j].lower_ != "e"
             ) or _hyphenated_name(doc, i, j, end):
                 j += 2
             elif (
@@ -73,14 +81,14 @@ def capitalised_runs(sent: Span) -> Iterator[tuple[int, int]]:
                 doc[j].lower_ in {"e", "ed"}
                 and j + 2 < end
                 and doc[j + 1].lower_ in _DI_CONNECTORS
-                and is_capitalised(doc[j + 2])
+                and caps[j + 2]
                 and any(doc[k].lower_ in _DI_CONNECTORS for k in range(i + 1, j))
             ) or (
                 # "Banca Europea per gli Investimenti", "Agenzia per la Coesione": an institution's "per"
                 doc[j].lower_ == "per"
                 and j + 2 < end
                 and doc[j + 1].lower_ in {"gli", "la", "il", "lo", "le", "i", "l'"}
-                and is_capitalised(doc[j + 2])
+                and caps[j + 2]
                 and j - i >= 2
             ):
                 j += 3
@@ -90,19 +98,28 @@ def capitalised_runs(sent: Span) -> Iterator[tuple[int, int]]:
         i = j
 
 
+def runs_of(doc: Doc) -> list[tuple[int, int]]:
+    """The capitalised runs of every sentence, in order, found once per Doc."""
+    runs = doc.user_data.get(_RUNS_KEY)
+    if runs is None:
+        runs = doc.user_data[_RUNS_KEY] = [run for sent in doc.sents for run in capitalised_runs(sent)]
+    return runs
+
+
 def _hyphenated_name(doc: Doc, i: int, j: int, end: int) -> bool:
     """ "Coca-Cola", "Rolls-Royce": one word glued by a hyphen to a single capitalised word is one name,
     unless either half stands alone elsewhere in the article ("Hp-Compaq ... Hp e Compaq": a pair)."""
     if j != i + 1 or j + 1 >= end or doc[j].text != "-" or doc[i].whitespace_ or doc[j].whitespace_:
         return False
-    if not is_capitalised(doc[j + 1]) or j + 2 < end and is_capitalised(doc[j + 2]):
+    caps = capitalised_flags(doc)
+    if not caps[j + 1] or j + 2 < end and caps[j + 2]:
         return False
     alone = doc.user_data.get("dealradar.standalone_caps")
     if alone is None:
         alone = {
             t.text
             for t in doc
-            if is_capitalised(t)
+            if caps[t.i]
             and not (t.i > 0 and doc[t.i - 1].text == "-" and not doc[t.i - 1].whitespace_)
             and not (t.i + 1 < len(doc) and doc[t.i + 1].text == "-" and not t.whitespace_)
         }
@@ -135,16 +152,15 @@ class OrgFinder:
         ]
         taken = {i for s in known for i in range(s.start, s.end)}
         found = list(known)
-        for sent in doc.sents:
-            for start, end in capitalised_runs(sent):
-                if any(i in taken for i in range(start, end)):
-                    continue
-                if _number_head(doc, start, end):
-                    found.append(Span(doc, start - 1, end, label="ORG_CUE"))
-                    continue
-                span = self._judge(doc, start, end, mid_caps)
-                if span is not None:
-                    found.append(span)
+        for start, end in runs_of(doc):
+            if any(i in taken for i in range(start, end)):
+                continue
+            if _number_head(doc, start, end):
+                found.append(Span(doc, start - 1, end, label="ORG_CUE"))
+                continue
+            span = self._judge(doc, start, end, mid_caps)
+            if span is not None:
+                found.append(span)
         doc.spans["org"] = sorted(found, key=lambda s: s.start)
         return doc
 
@@ -558,11 +574,11 @@ _ADVERB = re.compile(r"^[a-z]{4,}mente$")
 def _standalone_elsewhere(doc: Doc, name: str, here: int) -> bool:
     """ "Abu Dhabi Mubadala ... Mubadala": the name stands alone elsewhere, the place was only a label;
     "Asti Pay" never written as "Pay" is one name."""
-    runs = doc.user_data.get("dealradar.capitalised_runs")
-    if runs is None:  # once per document: this is asked for every name that opens with a place
-        runs = [(start, doc[start:end].text) for sent in doc.sents for start, end in capitalised_runs(sent)]
-        doc.user_data["dealradar.capitalised_runs"] = runs
-    return any(start != here and text == name for start, text in runs)
+    text = text_of(doc)
+    return any(
+        start != here and text[doc[start].idx : doc[end - 1].idx + len(doc[end - 1])] == name
+        for start, end in runs_of(doc)
+    )
 
 
 def _mid_sentence_names(doc: Doc) -> set[str]:
@@ -570,11 +586,10 @@ def _mid_sentence_names(doc: Doc) -> set[str]:
     names: set[str] = set()
     # "il fondo Ancora Capital" mid-sentence vouches for "Ancora Capital" opening another sentence; a word
     # inside a longer name does not vouch for itself ("Volta Droni" says nothing of "Droni per le ispezioni")
-    for sent in doc.sents:
-        for start, end in capitalised_runs(sent):
-            if not is_sentence_initial(doc[start]):
-                names.add(doc[start:end].text)
-                names.add(doc[start].text)
+    for start, end in runs_of(doc):
+        if not is_sentence_initial(doc[start]):
+            names.add(text_of(doc[start:end]))
+            names.add(doc[start].text)
     return names
 
 
