@@ -533,6 +533,16 @@ def test_lemmas_are_those_of_spacys_lookup_lemmatizer(nlp):
     assert ours[2].lemma_ == "acquisire"
 
 
+def test_a_lemma_already_set_is_kept_and_capitals_are_looked_up_in_lower_case(nlp):
+    doc = nlp.make_doc("Acquisisce Zentrix. Vendevano Quote e ACQUISISCE")
+    doc[1].lemma_ = "zentrix spa"  # set before: an entity ruler or a user's component
+    nlp.get_pipe("lemmatizer")(doc)
+    assert [t.lemma_ for t in doc][:3] == ["Acquisisce", "zentrix spa", "."]  # the table is case-sensitive
+    case = next(name for name in nlp.pipe_names if "lemma_case" in name)
+    nlp.get_pipe(case)(doc)
+    assert [t.lemma_ for t in doc] == ["acquisire", "zentrix spa", ".", "vendere", "quota", "e", "acquisire"]
+
+
 def test_lemma_cache_is_rebuilt_when_missing_or_corrupt(tmp_path, monkeypatch):
     from extractors.deals import lemmas
 

@@ -15,7 +15,7 @@ from functools import cache
 from pathlib import Path
 
 import numpy as np
-from spacy.attrs import ORTH
+from spacy.attrs import LEMMA, ORTH
 from spacy.language import Language
 from spacy.strings import hash_string
 from spacy.tokens import Doc
@@ -107,10 +107,16 @@ class LookupLemmatizer:
     def __call__(self, doc: Doc) -> Doc:
         if not len(doc):
             return doc
-        lemmas = lemma_table().lemmas_of(doc.to_array(ORTH).astype(np.uint64))
-        for token, lemma in zip(doc, lemmas, strict=True):
-            if token.lemma == 0:
-                token.lemma_ = token.text if lemma is None else lemma
+        orths, lemmas = doc.to_array([ORTH, LEMMA]).T.copy()
+        unset = np.flatnonzero(lemmas == 0)
+        if len(unset):  # set as hashes in one call: a Token object per word costs more than the look-up
+            strings = doc.vocab.strings
+            found = lemma_table().lemmas_of(orths[unset])
+            lemmas[unset] = [
+                orth if lemma is None else strings.add(lemma)
+                for orth, lemma in zip(orths[unset].tolist(), found, strict=True)
+            ]
+            doc.from_array([LEMMA], lemmas.reshape(-1, 1))
         return doc
 
     def pipe(self, docs, batch_size: int = 32):

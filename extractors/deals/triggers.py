@@ -9,6 +9,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator
 
+import numpy as np
+from spacy.attrs import LEMMA, LOWER, ORTH
 from spacy.language import Language
 from spacy.matcher import Matcher
 from spacy.tokens import Doc, Span, Token
@@ -152,6 +154,7 @@ PATTERNS: dict[str, list[list[dict]]] = {
 }
 
 
+_REMEMBERED_PAIRS = 200_000  # (lower case, lemma) pairs FirstTokenFilter remembers: a few MB
 _OPTIONAL = frozenset({"?", "*", "!"})  # a first token that may be absent (or must not match)
 _UNBOUNDED = frozenset({"*", "+"})
 
@@ -187,12 +190,30 @@ class FirstTokenFilter:
             else:
                 regexes[attr].append(f"(?:{value['REGEX']})")
         self.regexes = {a: re.compile("|".join(r)) for a, r in regexes.items() if r}
+        self._seen: dict[tuple[int, int], bool] = {}
 
-    def __call__(self, token: Token) -> bool:
-        lower, lemma = token.lower_, token.lemma_
+    def can_open(self, lower: str, lemma: str) -> bool:
         if lower in self.words["LOWER"] or lemma in self.words["LEMMA"]:
             return True
         return any(regex.search(lower if attr == "LOWER" else lemma) for attr, regex in self.regexes.items())
+
+    def __call__(self, token: Token) -> bool:
+        return self.can_open(token.lower_, token.lemma_)
+
+    def openers(self, doc: Doc) -> list[int]:
+        """The indices of the tokens that can open a pattern. Each (lower case, lemma) pair is judged once
+        and remembered: words repeat, and reading them as hashes spares a Token object per word."""
+        strings, seen = doc.vocab.strings, self._seen
+        found = []
+        for i, pair in enumerate(doc.to_array([LOWER, LEMMA]).tolist()):
+            hit = seen.get(pair := tuple(pair))
+            if hit is None:
+                if len(seen) >= _REMEMBERED_PAIRS:  # a long-lived process reads an open vocabulary
+                    seen.clear()
+                hit = seen[pair] = self.can_open(strings[pair[0]], strings[pair[1]])
+            if hit:
+                found.append(i)
+        return found
 
 
 class TriggerFinder:
@@ -213,13 +234,12 @@ class TriggerFinder:
         if self.opens.any_token:
             return [doc[:]]
         out: list[list[int]] = []
-        for token in doc:
-            if self.opens(token):
-                end = min(len(doc), token.i + self.longest)
-                if out and token.i <= out[-1][1]:
-                    out[-1][1] = end
-                else:
-                    out.append([token.i, end])
+        for i in self.opens.openers(doc):
+            end = min(len(doc), i + self.longest)
+            if out and i <= out[-1][1]:
+                out[-1][1] = end
+            else:
+                out.append([i, end])
         return [doc[start:end] for start, end in out]
 
     def __call__(self, doc: Doc) -> Doc:
@@ -252,11 +272,19 @@ class LemmaCase:
 
     def __call__(self, doc: Doc) -> Doc:
         table = self._lookup()
-        for tok in doc:
-            text = tok.text
-            if text[:1].isupper() and tok.lemma_ == text:
+        if not len(doc):
+            return doc
+        strings = doc.vocab.strings
+        orths, lemmas = doc.to_array([ORTH, LEMMA]).T.copy()
+        changed = False
+        for i in np.flatnonzero(orths == lemmas).tolist():  # the words that are their own lemma
+            text = strings[int(orths[i])]
+            if text[:1].isupper():
                 low = text.lower()
-                tok.lemma_ = table.get(low, low)
+                lemmas[i] = strings.add(table.get(low, low))
+                changed = True
+        if changed:
+            doc.from_array([LEMMA], lemmas.reshape(-1, 1))
         return doc
 
     def pipe(self, docs: Iterable[Doc], batch_size: int = 32) -> Iterator[Doc]:
