@@ -14,7 +14,7 @@ import json
 import os
 import unicodedata
 from collections.abc import Iterable
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -31,6 +31,7 @@ def _read_list(name: str) -> tuple[str, ...]:
     return tuple(s.strip() for s in lines if s.strip() and not s.startswith("#"))
 
 
+@lru_cache(maxsize=65_536)  # asked of the same words and names again and again
 def fold(text: str) -> str:
     """Lower-case, accents removed, spaces squeezed: the form every list is compared in."""
     s = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower()
