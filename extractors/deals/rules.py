@@ -9,7 +9,7 @@ from collections.abc import Iterable, Iterator
 
 from spacy.lang.char_classes import ALPHA_LOWER, ALPHA_UPPER, CONCAT_QUOTES
 from spacy.language import Language
-from spacy.tokens import Doc
+from spacy.tokens import Doc, Token
 from spacy.util import compile_infix_regex, compile_suffix_regex
 
 from . import lemmas, money, orgs, triggers  # noqa: F401  (registers the factories)
@@ -62,25 +62,24 @@ _WRAPPED_LINE = re.compile(r"(?<=[\w,;])\n(?=[\w(])")
 _FINAL_PUNCT = frozenset({".", "!", "?", ":", '"', "”", "»"})
 
 
-def _paragraph_break(space) -> bool:
+def _paragraph_break(space: Token, before: Token | None) -> bool:
     """A blank line, or a line break after a finished sentence; a wrapped line ("la\nCommissione") is not."""
     text = space.text
     if text.count("\n") >= 2 or "  " in text or "\n" not in text:
         return True
-    return space.i > 0 and space.nbor(-1).text in _FINAL_PUNCT
+    return before is not None and before.text in _FINAL_PUNCT
 
 
-def _after_abbreviation(tok) -> bool:
+def _after_abbreviation(tok: Token, prev: Token, before: Token | None) -> bool:
     """A lower-case word or a comma right after a full stop ("S.r.l., società di", "Inc. nata")."""
-    prev = tok.nbor(-1)
     if prev.text == "." and (tok.text in {",", ";", ")"} or tok.is_lower):
         return True
     return (
         tok.is_lower
         and prev.text in {",", ";", ")"}
-        and tok.i >= 2
-        and tok.nbor(-2).text.endswith(".")
-        and "\n" not in prev.whitespace_ + tok.nbor(-2).whitespace_
+        and before is not None
+        and before.text.endswith(".")
+        and "\n" not in prev.whitespace_ + before.whitespace_
     )
 
 
@@ -92,16 +91,18 @@ class Breaks:
 
     def __call__(self, doc: Doc) -> Doc:
         t_end = int(doc.user_data.get(TITLE_END_KEY, 0))
-        for tok in doc[1:]:
-            prev = tok.nbor(-1)
+        tokens = list(doc)  # one Token object per word, not one per look at a neighbour
+        for i in range(1, len(tokens)):
+            tok, prev = tokens[i], tokens[i - 1]
+            before = tokens[i - 2] if i >= 2 else None
             if (
-                tok.i == t_end
-                or (prev.is_space and not tok.is_space and _paragraph_break(prev))
+                i == t_end
+                or (prev.is_space and not tok.is_space and _paragraph_break(prev, before))
                 or "\n" in prev.whitespace_
                 and prev.text in _FINAL_PUNCT
             ):
                 tok.is_sent_start = True
-            elif _after_abbreviation(tok):
+            elif _after_abbreviation(tok, prev, before):
                 # "Neurotech Pharma Inc., nata a Siena": a full stop of an abbreviation ends no sentence
                 tok.is_sent_start = False
         return doc
