@@ -31,11 +31,20 @@ def _read_list(name: str) -> tuple[str, ...]:
     return tuple(s.strip() for s in lines if s.strip() and not s.startswith("#"))
 
 
-@lru_cache(maxsize=65_536)  # asked of the same words and names again and again
-def fold(text: str) -> str:
-    """Lower-case, accents removed, spaces squeezed: the form every list is compared in."""
+def _fold(text: str) -> str:
     s = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower()
     return " ".join(s.replace("’", "'").split())
+
+
+# words and names are folded again and again (123k calls for 500 articles): those are remembered;
+# sentences, folded a few times each, are not worth the memory
+_REMEMBERED_LENGTH = 48
+_fold_remembered = lru_cache(maxsize=16_384)(_fold)
+
+
+def fold(text: str) -> str:
+    """Lower-case, accents removed, spaces squeezed: the form every list is compared in."""
+    return _fold_remembered(text) if len(text) <= _REMEMBERED_LENGTH else _fold(text)
 
 
 def repeats_title(sentence: str, title_folded: str) -> bool:

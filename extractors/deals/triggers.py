@@ -154,7 +154,7 @@ PATTERNS: dict[str, list[list[dict]]] = {
 }
 
 
-_REMEMBERED_PAIRS = 200_000  # (lower case, lemma) pairs FirstTokenFilter remembers: a few MB
+_REMEMBERED_PAIRS = 20_000  # (lower case, lemma) pairs FirstTokenFilter remembers: about 4 MB
 _OPTIONAL = frozenset({"?", "*", "!"})  # a first token that may be absent (or must not match)
 _UNBOUNDED = frozenset({"*", "+"})
 
