@@ -208,6 +208,19 @@ def test_text_read_once_is_the_text_of_every_part(nlp):
         assert [text_of(part) for part in parts] == [part.text for part in parts]
 
 
+def test_word_counts_of_sentences_come_from_one_running_count(nlp):
+    """A heading of fewer than four words does not push the lead down: the count of words per sentence
+    (`alphabetic_words`) is spaCy's `is_alpha` count, for every sentence and an empty span."""
+    from extractors.deals.document import alphabetic_words
+
+    body = "In breve\n\nGamma ha rilevato il 20% di Delta per 3,5 milioni. 12 , 34."
+    doc = nlp(make_doc(nlp, "Gamma compra Delta", body))
+    for part in [*doc.sents, doc[0:0], doc[:]]:
+        assert alphabetic_words(part) == sum(t.is_alpha for t in part)
+    counts = {s.text.strip(): alphabetic_words(s) for s in doc.sents if s.text.strip()}
+    assert (counts["Gamma compra Delta"], counts["In breve"], counts["12 , 34."]) == (3, 2, 0)
+
+
 def load_and_extract(nlp, title, text):
     from extractors.deals import extract_deals as extract_learned
 

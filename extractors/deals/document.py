@@ -8,7 +8,9 @@ opening ~2,000 characters of each page; reading further costs time and adds back
 from __future__ import annotations
 
 import re
+from itertools import accumulate
 
+from spacy.attrs import IS_ALPHA
 from spacy.lang.it.stop_words import STOP_WORDS
 from spacy.language import Language
 from spacy.tokens import Doc, Span
@@ -21,6 +23,7 @@ TITLE_END_KEY = "dealradar.title_end"
 RULE_EVENTS_KEY = "dealradar.rule_events"  # doc.user_data: the rule extractor's events, as dicts
 RULE_ORGS_KEY = "dealradar.rule_orgs"  # doc.user_data: organisation names the rules found
 TEXT_KEY = "dealradar.text"  # doc.user_data: the Doc's text, joined once
+ALPHA_KEY = "dealradar.alpha_counts"  # doc.user_data: alphabetic tokens before each token
 
 _SITE_SUFFIX = re.compile(r"\s+[|–—-]\s+([^|–—-]{1,40})$")
 # a line wrapped inside a sentence ("22,3 miliardi di\ndollari") is a space; offsets stay the same
@@ -91,3 +94,12 @@ def text_of(part: Doc | Span) -> str:
     if text is None:  # a Doc's text never changes (retokenizing keeps it), so it is joined once
         text = doc.user_data[TEXT_KEY] = doc.text
     return text if part is doc else text[part.start_char : part.end_char]
+
+
+def alphabetic_words(span: Span) -> int:
+    """How many of the span's tokens are words (`is_alpha`), from a running count made once per Doc."""
+    doc = span.doc
+    counts = doc.user_data.get(ALPHA_KEY)
+    if counts is None:
+        counts = doc.user_data[ALPHA_KEY] = [0, *accumulate(doc.to_array(IS_ALPHA).tolist())]
+    return counts[span.end] - counts[span.start]

@@ -18,7 +18,7 @@ from spacy.tokens import Doc, Span
 from ..models import DealEvent
 from ..names import name_tokens, tokens_inside
 from . import lexicon as lx
-from .document import text_of
+from .document import alphabetic_words, text_of
 from .money import counts_shares
 from .orgs import clean_name
 from .roles import Candidate, SentenceView, _lead_investor, roles_for
@@ -197,7 +197,7 @@ def find_drafts(doc: Doc) -> list[Draft]:
         if not in_title:
             if lx.repeats_title(sent_text, title_key) or lx.is_page_furniture(sent_text):
                 continue  # the page repeats its headline, or links another article
-            if sum(t.is_alpha for t in sent) >= 4:  # headings do not push the lead down
+            if alphabetic_words(sent) >= 4:  # headings do not push the lead down
                 body_index += 1
         sent_triggers = [t for t in triggers if sent.start <= t.start < sent.end]
         if not sent_triggers:
@@ -1033,7 +1033,7 @@ def _body_sentences(doc: Doc) -> list[tuple[int, Span]]:
             continue
         if lx.is_page_furniture(sent_text):
             continue
-        if sum(t.is_alpha for t in sent) >= 4:
+        if alphabetic_words(sent) >= 4:
             index += 1
         out.append((index, sent))
     return out
@@ -1064,9 +1064,8 @@ def fill_from_lead(doc: Doc, selected: list[Draft], drafts: list[Draft]) -> None
         price = index <= HEADLINE_KIND_REACH and any(t.text.lower() in _PRICE_NOUNS for t in sent_triggers)
         if index > LEAD_SENTENCES + 1 and not follows_news and not price:
             continue  # past the lead only a sentence right after a news deal's own still tells it
-        round_words = (
-            any(t.label_ == "funding_round" for t in sent_triggers) or "lead investor" in sent.text.lower()
-        )
+        round_words = any(t.label_ == "funding_round" for t in sent_triggers)
+        round_words = round_words or "lead investor" in text_of(sent).lower()
         if round_words or any(t.lemma_ == "guidare" for t in sent):
             # the lead of this round, not of another round the article also tells (a round-up, an earlier
             # seed); "Lo ha guidato X" with no round word only right after the round's own sentence

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator
 
+from spacy.attrs import IS_ALPHA, IS_PUNCT, LOWER, ORTH
 from spacy.lang.it.stop_words import STOP_WORDS
 from spacy.language import Language
 from spacy.tokens import Doc, Span, Token
@@ -550,18 +551,22 @@ def _case_counts(doc: Doc) -> dict[str, tuple[int, int]]:
     lower: dict[str, int] = {}
     t_end = int(doc.user_data.get("dealradar.title_end", 0))
     title = lx.fold(doc[:t_end].text) if t_end else ""
+    strings = doc.vocab.strings
+    rows = doc.to_array([IS_ALPHA, IS_PUNCT, ORTH, LOWER]).tolist()  # no Token object per word
     for sent in doc.sents:
         if sent.start >= t_end and lx.repeats_title(text_of(sent), title):
             continue  # the page repeating its headline is not a second use
-        for t in sent:
-            if not t.is_alpha:
+        for i in range(sent.start, sent.end):
+            alpha, _, orth, low = rows[i]
+            if not alpha:
                 continue
-            if t.text[0].isupper():
+            word = strings[low]
+            if strings[orth][0].isupper():
                 # "Fondi, se passa...": a topic word before a comma says nothing about being a name
-                if t.i + 1 < len(doc) and not doc[t.i + 1].is_punct:
-                    capital.setdefault(t.lower_, set()).add(sent.start)
+                if i + 1 < len(rows) and not rows[i + 1][1]:
+                    capital.setdefault(word, set()).add(sent.start)
             else:
-                lower[t.lower_] = lower.get(t.lower_, 0) + 1
+                lower[word] = lower.get(word, 0) + 1
     frozen = {k: (len(capital.get(k, ())), lower.get(k, 0)) for k in set(capital) | set(lower)}
     doc.user_data["dealradar.case_counts"] = frozen
     return frozen
