@@ -90,9 +90,9 @@ def _stem(word: str) -> str:
     return word[:5] if len(word) > 5 and word.isalpha() else word
 
 
-def _context(doc: Doc, start: int, end: int, prefix: str = "") -> Iterator[str]:
-    left = [_word(doc, start - k) for k in range(1, 4)]
-    right = [_word(doc, end + k) for k in range(0, 3)]
+def _context(view: ArticleView, start: int, end: int, prefix: str = "") -> Iterator[str]:
+    left = [view.word(start - k) for k in range(1, 4)]
+    right = [view.word(end + k) for k in range(0, 3)]
     yield f"{prefix}L1={left[0]}"
     yield f"{prefix}L1s={_stem(left[0])}"
     yield f"{prefix}L12={left[1]}_{left[0]}"
@@ -129,11 +129,19 @@ class ArticleView:
                 self.sent_of[i] = body_no  # -1: the headline
             self.sent_span.extend([sent] * len(sent))
             self.sents.append(sent)
+        self._words: dict[int, str] = {}
         self.money_sents: set[int] = set()  # numbers of the sentences holding a money figure
         self.pct_sents: set[int] = set()  # ... and a percentage (set by note_figures)
         self.keywords: list[tuple[int, str]] = [
             (tok.i, fam) for tok in doc if tok.is_alpha and (fam := deal_family(tok.text)) is not None
         ]
+
+    def word(self, i: int) -> str:
+        """The word at `i` as the context features spell it (`_word`), read once per position."""
+        word = self._words.get(i)
+        if word is None:
+            word = self._words[i] = _word(self.doc, i)
+        return word
 
     def keyword_features(self, start: int, end: int, prefix: str = "") -> Iterator[str]:
         """Deal words of the same sentence: nearest family before and after, with distance."""
@@ -165,7 +173,6 @@ class ArticleView:
 def role_features(
     view: ArticleView, cand: Candidate, rank: int, title_rank: int | None, cands: list[Candidate]
 ) -> list[str]:
-    doc = view.doc
     counts = sorted((len(c.mentions) for c in cands), reverse=True)
     feats = [
         "bias",
@@ -197,8 +204,8 @@ def role_features(
         feats.append("digit")
     for m in cand.mentions[:4]:
         where = "t" if m.start < view.title_end else "b"
-        feats.extend(_context(doc, m.start, m.end))
-        feats.extend(_context(doc, m.start, m.end, where))
+        feats.extend(_context(view, m.start, m.end))
+        feats.extend(_context(view, m.start, m.end, where))
         feats.extend(view.keyword_features(m.start, m.end))
         feats.extend(view.keyword_features(m.start, m.end, where))
     feats.append("src=" + "+".join(sorted(cand.sources)))
@@ -335,7 +342,7 @@ def figure_features(
             feats.append("range")
     else:
         feats.append(f"pct={_bucket(int(fig.value), (5, 10, 20, 30, 49, 50, 99, 100))}")
-    feats.extend(_context(doc, span.start, span.end))
+    feats.extend(_context(view, span.start, span.end))
     feats.extend(view.keyword_features(span.start, span.end))
     for role, cand in (("tgt", target), ("acq", acquirer)):
         if cand is None:
