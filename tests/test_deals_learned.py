@@ -6,12 +6,8 @@ and type; an article without a deal gives none; every event says where it comes 
 
 from __future__ import annotations
 
-import re
-
 import pydantic
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 from extractors.deals import extract_deals, load_pipeline
 from extractors.deals.document import make_doc
@@ -141,25 +137,3 @@ def test_a_model_that_is_not_there_fails_at_config_validation(tmp_path):
         ExtractionSettings(model=str(tmp_path / "nowhere"))
     assert ExtractionSettings(model="blank").model == "bundled"  # configs written before the model shipped
 
-
-_NAME_CHARS = list("ab_ 1.-èÀ'²٣\u0301&")
-
-
-@settings(max_examples=3000, deadline=None)
-@given(
-    text=st.text(st.sampled_from(_NAME_CHARS), max_size=40),
-    name=st.text(st.sampled_from(_NAME_CHARS), min_size=1, max_size=5),
-)
-def test_a_rule_name_is_found_where_written_as_a_whole_word(text, name):
-    """Every place the rules' names are written (`org_spans_of`) is found as a whole-word regex would find it:
-    "Beta" in "Beta, Alfa-Beta" twice, never inside "Betaware" or "Alfabeta"."""
-    from extractors.deals.assign import _written_at
-
-    expected = [m.start() for m in re.finditer(rf"(?<!\w){re.escape(name)}(?!\w)", text)]
-    assert list(_written_at(text, name)) == expected
-
-
-def test_a_rule_name_inside_a_longer_word_is_not_a_mention():
-    from extractors.deals.assign import _written_at
-
-    assert list(_written_at("Beta, Alfa-Beta e Betaware; Alfabeta.", "Beta")) == [0, 11]

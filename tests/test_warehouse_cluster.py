@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from test_warehouse_support import article, event, load_dataset, store_and_cluster
 
-from extractors.names import normalise_name, without_legal_form
+from extractors.names import normalise_name, without_legal_form, written_at
 from warehouse.cluster import BACKGROUND_REASON
 from warehouse.db import open_warehouse
 
@@ -228,3 +229,23 @@ def test_normalising_twice_changes_nothing(name):
 def test_legal_forms_and_case_never_split_a_company(suffix, upper):
     name = "Società Ùnica" + suffix
     assert normalise_name(name.upper() if upper else name) == "societa unica"
+
+
+_NAME_CHARS = list("ab_ 1.-èÀ'²٣\u0301&")
+
+
+@settings(max_examples=3000, deadline=None)
+@given(
+    text=st.text(st.sampled_from(_NAME_CHARS), max_size=40),
+    name=st.text(st.sampled_from(_NAME_CHARS), min_size=1, max_size=5),
+)
+def test_a_name_is_found_where_written_as_a_whole_word(text, name):
+    """Every place a name is written (the assigner's `org_spans_of`, the training corpora) is found as a
+    whole-word regex would find it."""
+    expected = [m.start() for m in re.finditer(rf"(?<!\w){re.escape(name)}(?!\w)", text)]
+    assert list(written_at(text, name)) == expected
+
+
+def test_a_name_inside_a_longer_word_is_not_a_mention():
+    """ "Beta" in "Beta, Alfa-Beta" twice, never inside "Betaware" or "Alfabeta"."""
+    assert list(written_at("Beta, Alfa-Beta e Betaware; Alfabeta.", "Beta")) == [0, 11]

@@ -24,7 +24,7 @@ from spacy.language import Language
 from spacy.tokens import Doc, Span
 
 from ..models import DealEvent
-from ..names import name_tokens, same_company, without_legal_form
+from ..names import name_tokens, same_company, without_legal_form, written_at
 from .document import RULE_EVENTS_KEY, RULE_ORGS_KEY, TITLE_END_KEY, make_doc, text_of
 from .linear import LinearModel
 from .money import _USER_DATA_MONEY as MONEY_ROWS
@@ -591,30 +591,12 @@ def org_spans_of(doc: Doc) -> list[Span]:
     names = [] if "rule_orgs" in DISABLED else doc.user_data.get(RULE_ORGS_KEY) or []
     text = text_of(doc) if names else ""
     for name in names:
-        for start in _written_at(text, name):
+        for start in written_at(text, name):
             span = doc.char_span(start, start + len(name), label="ORG_RULE", alignment_mode="expand")
             if span is not None:
                 spans.append(span)
     return spans
 
-
-def _is_word_char(c: str) -> bool:
-    return c.isalnum() or c == "_"  # what `\w` matches in a str pattern
-
-
-def _written_at(text: str, name: str) -> Iterator[int]:
-    r"""Where `name` is written as a whole word: re.finditer(rf"(?<!\w){re.escape(name)}(?!\w)") without
-    compiling a pattern per name (a name list per article overflows re's cache: 4 % of extraction time)."""
-    if not name:
-        return
-    at = text.find(name)
-    while at >= 0:
-        end = at + len(name)
-        if not (at and _is_word_char(text[at - 1])) and not (end < len(text) and _is_word_char(text[end])):
-            yield at
-            at = text.find(name, end)
-        else:
-            at = text.find(name, at + 1)
 
 
 @Language.factory("dealradar_assign_v1", default_config={"min_confidence": 0.0})

@@ -7,7 +7,6 @@ occurrence of each name in the article's `orgs` list.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -15,6 +14,7 @@ from typing import Any
 from spacy.language import Language
 from spacy.tokens import Doc, DocBin
 
+from ..names import written_at
 from .document import article_text
 
 
@@ -39,8 +39,8 @@ def org_spans(text: str, orgs: Iterable[str]) -> list[tuple[int, int]]:
     for name in sorted({o.strip() for o in orgs if o and o.strip()}, key=len, reverse=True):
         if _ambiguous(name):
             continue
-        for m in re.finditer(rf"(?<!\w){re.escape(name)}(?!\w)", text):
-            s, e = m.span()
+        for s in written_at(text, name):
+            e = s + len(name)
             if all(e <= a or s >= b for a, b in taken):
                 taken.append((s, e))
     return sorted(taken)
