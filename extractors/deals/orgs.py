@@ -579,11 +579,7 @@ _ADVERB = re.compile(r"^[a-z]{4,}mente$")
 def _standalone_elsewhere(doc: Doc, name: str, here: int) -> bool:
     """ "Abu Dhabi Mubadala ... Mubadala": the name stands alone elsewhere, the place was only a label;
     "Asti Pay" never written as "Pay" is one name."""
-    text = text_of(doc)
-    return any(
-        start != here and text[doc[start].idx : doc[end - 1].idx + len(doc[end - 1])] == name
-        for start, end in runs_of(doc)
-    )
+    return any(start != here and text_of(doc[start:end]) == name for start, end in runs_of(doc))
 
 
 def _mid_sentence_names(doc: Doc) -> set[str]:
