@@ -13,7 +13,7 @@ import numpy as np
 from spacy.attrs import LEMMA, LOWER, ORTH
 from spacy.language import Language
 from spacy.matcher import Matcher
-from spacy.tokens import Doc, Span, Token
+from spacy.tokens import Doc, Span
 from spacy.util import filter_spans
 
 from .lemmas import lemma_table
@@ -196,9 +196,6 @@ class FirstTokenFilter:
         if lower in self.words["LOWER"] or lemma in self.words["LEMMA"]:
             return True
         return any(regex.search(lower if attr == "LOWER" else lemma) for attr, regex in self.regexes.items())
-
-    def __call__(self, token: Token) -> bool:
-        return self.can_open(token.lower_, token.lemma_)
 
     def openers(self, doc: Doc) -> list[int]:
         """The indices of the tokens that can open a pattern. Each (lower case, lemma) pair is judged once
